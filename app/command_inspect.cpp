@@ -1,5 +1,6 @@
 // `lsi-cuda inspect FILE`: lists the tensors of a safetensors weight file with summary statistics,
-// and prints the file's SHA-256 digest and metadata. A rejected file ends the program with its error.
+// and prints the file's SHA-256 digest and metadata. A file that the loader rejects makes the
+// command fail with the loader's error.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,7 +16,7 @@
 namespace lsi {
 namespace {
 
-// Statistics of one tensor's finite values; NaN and infinities are only counted.
+// Statistics of one tensor's finite values. NaN and infinities are only counted.
 struct TensorStats {
   size_t n_finite = 0;
   size_t n_non_finite = 0;
@@ -54,7 +55,7 @@ std::string format_stat(double value, bool defined) {
 }
 
 void print_row(const std::vector<std::string>& cells, const std::vector<size_t>& widths) {
-  std::string line = " ";
+  std::string line;
   for (size_t column = 0; column < cells.size(); ++column) {
     const std::string& cell = cells[column];
     const std::string padding(widths[column] - std::min(widths[column], cell.size()), ' ');

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "lsi-cuda " LSI_VERSION);
   app.require_subcommand(1);
 
+  lsi::add_run_command(app);
+  lsi::add_bench_command(app);
   lsi::add_classify_command(app);
   lsi::add_inspect_command(app);
 

@@ -1,10 +1,9 @@
 // Viridis as 17 evenly spaced sRGB stops with linear interpolation between them.
 //
-// Each stop samples matplotlib's 256-entry viridis table (lib/matplotlib/_cm_listed.py, the
-// colormap by Stéfan van der Walt and Nathaniel Smith) at t = k / 16, interpolating between the
-// two neighbouring entries. Against the full table, the interpolated colour differs by 0.003 per
-// channel on average and by at most 0.022 (about 6 steps of 8 bits), near t = 0.97 where red
-// bends fastest; the ramp stays monotone in lightness.
+// Each stop samples the 256-entry viridis table of matplotlib (lib/matplotlib/_cm_listed.py) at
+// t = k / 16, interpolating between the two neighbouring entries. Against the full table the
+// interpolated colour differs by 0.003 per channel on average and by at most 0.022 (about 6
+// steps of 8 bits) near t = 0.97. Lightness still increases monotonically, as a test checks.
 #include "app/plot_colormap.h"
 
 #include <algorithm>

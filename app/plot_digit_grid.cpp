@@ -111,7 +111,7 @@ void draw_tiles(PlotCanvas& canvas, const DigitGridSpec& spec,
   const int tile_px = kImageSide * spec.pixels_per_image_pixel;
   for (int row = 0; row < spec.n_rows; ++row) {
     for (int col = 0; col < spec.n_cols; ++col) {
-      // Row 0 holds the lowest lightness, so it is drawn at the bottom.
+      // Row 0 is the lowest lightness, so it is drawn at the bottom.
       const double left_px = kDigitGridPlotLeftPx + col * tile_px;
       const double top_px = kDigitGridPlotTopPx + (spec.n_rows - 1 - row) * tile_px;
       const int elite = selection[row * spec.n_cols + col];
@@ -203,8 +203,8 @@ void draw_legend(PlotCanvas& canvas, const DigitGridSpec& spec, const std::vecto
   legend_style.size_px = kTickLabelSizePx;
   legend_style.horizontal = HorizontalAlign::kLeft;
   char empty_text[128];
-  std::snprintf(empty_text, sizeof(empty_text), "empty: no elite within %.2g tile of the centre",
-                spec.max_distance_tiles);
+  std::snprintf(empty_text, sizeof(empty_text),
+                "empty: no elite within %.2g tile spacings of the centre", spec.max_distance_tiles);
   canvas.draw_text(empty_text, kDigitGridPlotLeftPx + swatch_side_px + 6.0, row_center_px,
                    legend_style);
 

@@ -16,12 +16,13 @@ struct DigitElite {
   double objective = 0.0;
 };
 
-// The grid's size and the figure's words.
+// Size of the grid and words of the figure.
 struct DigitGridSpec {
-  int n_cols = 8;                    // tiles along boldness
-  int n_rows = 6;                    // tiles along lightness
-  int pixels_per_image_pixel = 3;    // each 28 x 28 digit is drawn 84 x 84 px by default
-  double max_distance_tiles = 0.75;  // farthest an elite may lie from a tile centre, see below
+  int n_cols = 8;                  // tiles along boldness
+  int n_rows = 6;                  // tiles along lightness
+  int pixels_per_image_pixel = 3;  // each 28 x 28 digit is drawn 84 x 84 px by default
+  // Farthest an elite may lie from a tile centre, in tile spacings (see select_grid_elites).
+  double max_distance_tiles = 0.75;
   std::string x_label = "boldness (pixels >= 0.5)";
   std::string y_label = "lightness";
   std::string title = "elites across the archive";

@@ -158,7 +158,7 @@ void draw_colorbar(PlotCanvas& canvas, const HeatmapSpec& spec) {
 }
 
 // Draws the key for empty cells and the archive's coverage below the x-axis label.
-void draw_legend(PlotCanvas& canvas, const HeatmapSpec& spec, const std::vector<double>& values) {
+void draw_legend(PlotCanvas& canvas, const std::vector<double>& values) {
   const double row_center_px = kHeatmapHeightPx - 24.0;
   const double swatch_side_px = 14.0;
   canvas.fill_rect(kHeatmapPlotLeftPx, row_center_px - swatch_side_px / 2.0, swatch_side_px,
@@ -215,7 +215,7 @@ void write_heatmap_png(const std::string& path, const HeatmapSpec& spec,
 
   draw_colorbar(canvas, spec);
 
-  draw_legend(canvas, spec, values);
+  draw_legend(canvas, values);
 
   canvas.write_png(path);
 }

@@ -12,7 +12,7 @@
 
 namespace lsi {
 
-// What to draw: the archive's grid and range, and the figure's words.
+// Grid, measure ranges, value range and words of one heatmap figure.
 struct HeatmapSpec {
   int n_x = 0;  // cells along measure 0
   int n_y = 0;  // cells along measure 1

@@ -13,8 +13,8 @@ struct AxisTicks {
 };
 
 // Chooses about `n_ticks_target` ticks inside [low, high] at whole multiples of a step of 1, 2,
-// 2.5 or 5 times a power of ten, as plotting libraries do. Throws std::invalid_argument unless
-// low < high and both are finite.
+// 2.5 or 5 times a power of ten. Throws std::invalid_argument unless low < high and both are
+// finite.
 AxisTicks choose_ticks(double low, double high, int n_ticks_target);
 
 // Returns the number of decimals that shows a step between labels: the fewest that print the

@@ -25,7 +25,7 @@ using nlohmann::json;
 constexpr uint64_t kHeaderLengthBytes = 8;  // the little-endian u64 before the JSON header
 constexpr uint64_t kF32Bytes = 4;
 
-// A header for our networks is under 2 KB. The cap only stops a corrupt length field from
+// A header for our networks is under 1 KB. The cap only stops a corrupt length field from
 // allocating gigabytes or from being taken for a valid header.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
@@ -49,10 +49,19 @@ struct HeaderEntry {
   throw WeightFileError(path + ": " + message);
 }
 
-// Quotes a tensor name or JSON key for a message, escaping control characters.
-std::string quote(const std::string& text) {
-  return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+// Formats a JSON value for a message, with control characters escaped, cut to a readable length
+// because a crafted header can hold megabyte-long names and values.
+std::string excerpt(const json& value) {
+  constexpr size_t kMaxChars = 100;
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > kMaxChars) {
+    text = text.substr(0, kMaxChars) + "...";
+  }
+  return text;
 }
+
+// Quotes a tensor name or JSON key for a message.
+std::string quote(const std::string& text) { return excerpt(json(text)); }
 
 std::string tensor_label(const std::string& name) { return "tensor " + quote(name); }
 
@@ -163,28 +172,33 @@ json parse_header_json(const std::string& path, const unsigned char* text, uint6
 
   try {
     return json::parse(text, text + n_bytes, check_structure);
-  } catch (const json::parse_error& error) {
-    // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
+  } catch (const json::exception& error) {
+    // Besides syntax errors, nlohmann::json throws out_of_range for numbers such as 1E400.
+    // Drop its "[json.exception.parse_error.101] " prefix.
     std::string reason = error.what();
     const size_t prefix_end = reason.find("] ");
     if (prefix_end != std::string::npos) {
       reason = reason.substr(prefix_end + 2);
+    }
+    constexpr size_t kMaxReasonChars = 300;
+    if (reason.size() > kMaxReasonChars) {
+      reason = reason.substr(0, kMaxReasonChars) + "...";
     }
     fail(path, "the header is not valid JSON: " + reason + ". The file is corrupt or not a "
                "safetensors file. " + kRegenerateHint);
   }
 }
 
-// Reads a JSON integer that must be >= 0; `what` names the value in the error.
+// Reads a JSON integer that must be >= 0. The error names the value as `what`.
 uint64_t read_nonnegative_integer(const std::string& path, const json& value,
                                   const std::string& what) {
   if (value.is_number_unsigned()) {
     return value.get<uint64_t>();
   }
   if (value.is_number_integer()) {
-    fail(path, what + " is negative (" + value.dump() + ").");
+    fail(path, what + " is negative (" + excerpt(value) + ").");
   }
-  fail(path, what + " is not an integer (found " + value.dump() + ").");
+  fail(path, what + " is not an integer (found " + excerpt(value) + ").");
 }
 
 // Returns a * b, or false when the product does not fit in 64 bits.
@@ -208,7 +222,7 @@ const json& require_field(const std::string& path, const std::string& name, cons
 std::vector<int64_t> parse_shape(const std::string& path, const std::string& name,
                                  const json& shape_json) {
   if (!shape_json.is_array()) {
-    fail(path, tensor_label(name) + ": \"shape\" is not an array (found " + shape_json.dump() +
+    fail(path, tensor_label(name) + ": \"shape\" is not an array (found " + excerpt(shape_json) +
                    ").");
   }
   std::vector<int64_t> shape;
@@ -244,22 +258,22 @@ HeaderEntry parse_entry(const std::string& path, const std::string& name, const 
   // Step 1: every field is present and of the right JSON type.
   if (!entry.is_object()) {
     fail(path, "the header entry of " + tensor_label(name) + " is not a JSON object (found " +
-                   entry.dump() + "). " + kRegenerateHint);
+                   excerpt(entry) + "). " + kRegenerateHint);
   }
   const json& dtype = require_field(path, name, entry, "dtype");
   const json& shape_json = require_field(path, name, entry, "shape");
   const json& offsets = require_field(path, name, entry, "data_offsets");
   if (!dtype.is_string()) {
-    fail(path, tensor_label(name) + ": \"dtype\" is not a string (found " + dtype.dump() + ").");
+    fail(path, tensor_label(name) + ": \"dtype\" is not a string (found " + excerpt(dtype) + ").");
   }
   if (!offsets.is_array() || offsets.size() != 2) {
     fail(path, tensor_label(name) + ": \"data_offsets\" is not an array of two integers (found " +
-                   offsets.dump() + ").");
+                   excerpt(offsets) + ").");
   }
 
   // Step 2: the dtype, before anything is computed from it.
   if (dtype.get<std::string>() != "F32") {
-    fail(path, tensor_label(name) + " has dtype " + dtype.get<std::string>() +
+    fail(path, tensor_label(name) + " has dtype " + excerpt(dtype) +
                    ", but lsi-cuda reads only F32 weights. " + kRegenerateHint);
   }
 
@@ -295,14 +309,14 @@ HeaderEntry parse_entry(const std::string& path, const std::string& name, const 
 
 std::map<std::string, std::string> parse_metadata(const std::string& path, const json& metadata) {
   if (!metadata.is_object()) {
-    fail(path, "the header's \"__metadata__\" is not a JSON object (found " + metadata.dump() +
+    fail(path, "the header's \"__metadata__\" is not a JSON object (found " + excerpt(metadata) +
                    ").");
   }
   std::map<std::string, std::string> parsed;
   for (const auto& [key, value] : metadata.items()) {
     if (!value.is_string()) {
       fail(path, "the header's \"__metadata__\" value for " + quote(key) +
-                     " is not a string (found " + value.dump() + ").");
+                     " is not a string (found " + excerpt(value) + ").");
     }
     parsed[key] = value.get<std::string>();
   }
@@ -424,11 +438,11 @@ WeightFile WeightFile::load(const std::string& path) {
 WeightFile WeightFile::load(const std::string& path, const std::vector<TensorSpec>& expected) {
   WeightFile file = load(path);
 
-  // The file's own account of what it holds helps when a file for another network was passed.
+  // The network named in the file's metadata helps when a file for another network was passed.
   std::string network_hint;
   const auto network = file.metadata_.find("network");
   if (network != file.metadata_.end()) {
-    network_hint = " The file's metadata says it holds the " + network->second + " network.";
+    network_hint = " The file's metadata names the " + network->second + " network.";
   }
 
   // Step 1: the names, both ways.

@@ -2,6 +2,7 @@
 #include "qd/ranker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 
@@ -39,6 +40,12 @@ void rank_batch(RankerKind kind, const AddResult& add_result, std::int64_t first
   }
   const AddStatus* status = add_result.status.data() + first_row;
   const double* value = add_result.value.data() + first_row;
+  for (int i = 0; i < n; ++i) {
+    if (std::isnan(value[i])) {
+      throw std::invalid_argument("rank_batch: value of batch row " +
+                                  std::to_string(first_row + i) + " is NaN");
+    }
+  }
 
   order.resize(n);
   std::iota(order.begin(), order.end(), 0);

@@ -1,16 +1,18 @@
 // Tests of the figures: the viridis colormap, tick choice, the archive heatmap and the digit
 // grid. The PNGs are read back with cairo and checked pixel by pixel where a colour is known.
 //
-// Set LSI_PLOTS_EXAMPLE_DIR to a folder to keep example figures of a synthetic archive there for
-// viewing; without it they go to a temporary folder that is removed afterwards.
+// To keep example figures of a synthetic archive for viewing, set LSI_PLOTS_EXAMPLE_DIR to a
+// folder. Without it they go to a temporary folder that is removed afterwards.
 #include <stdlib.h>
 
 #include <cairo.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -65,7 +67,7 @@ Rgb8 to_rgb8(const lsi::Rgb& color) {
           static_cast<int>(std::lround(255.0 * color.b))};
 }
 
-// A PNG read back with cairo; the figures are opaque, so ARGB32 holds plain 8-bit RGB.
+// A PNG read back with cairo. The figures are opaque, so ARGB32 contains plain 8-bit RGB.
 class PngImage {
  public:
   explicit PngImage(const std::string& path)
@@ -131,17 +133,19 @@ lsi::DigitElite make_elite(double boldness, double lightness, float pixel_value 
   return elite;
 }
 
-// A synthetic "8": two stacked rings whose stroke width sets the boldness and whose ink value
-// sets the lightness, with the measures computed as the tutorial computes them.
-lsi::DigitElite make_synthetic_eight(double stroke_px, double ink) {
+// A synthetic "8": two stacked rings whose stroke width and size set the boldness and whose ink
+// value sets the lightness, with the measures computed as the tutorial computes them.
+lsi::DigitElite make_synthetic_eight(double stroke_px, double ink, double size) {
   lsi::DigitElite elite;
   elite.image.assign(lsi::kPixels, 0.0f);
+  const double top_radius_px = 4.5 * size;
+  const double bottom_radius_px = 5.5 * size;
   for (int row = 0; row < lsi::kImageSide; ++row) {
     for (int col = 0; col < lsi::kImageSide; ++col) {
       const double dx = col - 13.5;
-      const double top_ring = std::hypot(dx / 4.5, (row - 8.5) / 4.5) - 1.0;
-      const double bottom_ring = std::hypot(dx / 5.5, (row - 18.5) / 5.5) - 1.0;
-      const double distance_px = std::min(std::fabs(top_ring) * 4.5, std::fabs(bottom_ring) * 5.5);
+      const double top_px = std::hypot(dx, row - (13.5 - top_radius_px)) - top_radius_px;
+      const double bottom_px = std::hypot(dx, row - (13.5 + bottom_radius_px)) - bottom_radius_px;
+      const double distance_px = std::min(std::fabs(top_px), std::fabs(bottom_px));
       const double coverage = std::clamp(stroke_px / 2.0 + 0.5 - distance_px, 0.0, 1.0);
       elite.image[row * lsi::kImageSide + col] = static_cast<float>(ink * coverage);
     }
@@ -241,7 +245,7 @@ TEST_CASE("heatmap cells have their value colour") {
   }
   values[2 * spec.n_y + 1] = kNaN;
 
-  const std::string path = temp.file("heatmap.png");
+  const std::string path = (fs::path(example_dir_or(temp)) / "example_small_heatmap.png").string();
   lsi::write_heatmap_png(path, spec, values);
 
   const PngImage png(path);
@@ -494,8 +498,8 @@ TEST_CASE("example figures of a synthetic archive") {
   TempDir temp;
   const fs::path out_dir = example_dir_or(temp);
 
-  // Synthetic eights over a range of stroke widths and inks, binned into a 200 x 200 archive
-  // over the tutorial's ranges; the objective falls off away from a favoured stroke and ink.
+  // Random synthetic eights fill a 200 x 200 archive over the tutorial's ranges, best per cell.
+  // Their objective falls off away from a favoured boldness and lightness.
   lsi::HeatmapSpec heatmap;
   heatmap.n_x = 200;
   heatmap.n_y = 200;
@@ -505,24 +509,31 @@ TEST_CASE("example figures of a synthetic archive") {
   heatmap.y_high = 1.0;
   heatmap.title = "Archive of synthetic eights (example data)";
   std::vector<double> values(heatmap.n_x * heatmap.n_y, kNaN);
+  std::vector<lsi::DigitElite> cell_elites(values.size());
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> stroke_px(0.5, 5.0);
+  std::uniform_real_distribution<double> ink(0.55, 1.0);
+  std::uniform_real_distribution<double> size(0.8, 1.15);
+  for (int sample = 0; sample < 20000; ++sample) {
+    lsi::DigitElite elite = make_synthetic_eight(stroke_px(rng), ink(rng), size(rng));
+    const double objective_bump = std::pow((elite.measure_0 - 180.0) / 120.0, 2.0) +
+                                  std::pow((elite.measure_1 - 0.85) / 0.25, 2.0);
+    elite.objective = std::exp(-objective_bump);
+    const int ix = static_cast<int>(elite.measure_0 / 784.0 * heatmap.n_x);
+    const int iy = static_cast<int>((elite.measure_1 - 0.5) / 0.5 * heatmap.n_y);
+    if (ix < 0 || ix >= heatmap.n_x || iy < 0 || iy >= heatmap.n_y) {
+      continue;
+    }
+    double& cell = values[ix * heatmap.n_y + iy];
+    if (std::isnan(cell) || elite.objective > cell) {
+      cell = elite.objective;
+      cell_elites[ix * heatmap.n_y + iy] = elite;
+    }
+  }
   std::vector<lsi::DigitElite> elites;
-  for (int i = 0; i < 120; ++i) {
-    for (int j = 0; j < 60; ++j) {
-      const double stroke_px = 0.6 + 0.04 * i;
-      const double ink = 0.55 + 0.0075 * j;
-      lsi::DigitElite elite = make_synthetic_eight(stroke_px, ink);
-      elite.objective = std::exp(-std::pow((stroke_px - 2.5) / 2.0, 2.0) -
-                                 std::pow((ink - 0.85) / 0.3, 2.0));
-      const int ix = static_cast<int>(elite.measure_0 / 784.0 * heatmap.n_x);
-      const int iy = static_cast<int>((elite.measure_1 - 0.5) / 0.5 * heatmap.n_y);
-      if (ix < 0 || ix >= heatmap.n_x || iy < 0 || iy >= heatmap.n_y) {
-        continue;
-      }
-      double& cell = values[ix * heatmap.n_y + iy];
-      if (std::isnan(cell) || elite.objective > cell) {
-        cell = elite.objective;
-        elites.push_back(elite);
-      }
+  for (size_t cell = 0; cell < values.size(); ++cell) {
+    if (!std::isnan(values[cell])) {
+      elites.push_back(cell_elites[cell]);
     }
   }
   REQUIRE(!elites.empty());

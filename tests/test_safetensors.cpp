@@ -128,7 +128,7 @@ std::string load_error(const std::string& path, const std::vector<lsi::TensorSpe
   return "";
 }
 
-// Writes `bytes`, loads them, and checks that the error names the file and holds each fragment.
+// Writes `bytes`, loads them, and checks that the error names the file and contains each fragment.
 void check_rejected(const std::string& bytes, const std::vector<std::string>& fragments,
                     const std::vector<lsi::TensorSpec>* expected = nullptr) {
   TempDir dir;
@@ -263,7 +263,7 @@ TEST_CASE("field of wrong type") {
 
 TEST_CASE("wrong dtype rejected") {
   check_rejected(frame("{" + entry("fc.weight", "[2, 3]", 0, 12, "F16") + "}", std::string(12, 0)),
-                 {"tensor \"fc.weight\" has dtype F16", "only F32", "tools/convert_weights.py"});
+                 {"tensor \"fc.weight\" has dtype \"F16\"", "only F32", "tools/convert_weights.py"});
 }
 
 TEST_CASE("negative dimension rejected") {
@@ -330,7 +330,7 @@ TEST_CASE("deeply nested header rejected") {
 TEST_CASE("missing tensor rejected") {
   check_rejected(build_safetensors({kLayer[0]}, {{"network", "generator"}}),
                  {"tensor \"fc.bias\" (shape [2]) is missing",
-                  "metadata says it holds the generator network"},
+                  "metadata names the generator network"},
                  &kLayerSpecs);
 }
 

@@ -4,7 +4,7 @@
     tools/convert_weights.py --network lenet5 mnist_classifier.pth lenet5.safetensors
 
 Reads the zip format that torch.save writes since PyTorch 1.6 with Python and NumPy only, so
-PyTorch need not be installed. The pickle inside is loaded by a restricted unpickler that knows
+PyTorch need not be installed. The pickle inside is loaded by a restricted unpickler that resolves
 only the globals a state_dict uses and maps them to inert stand-ins, so a crafted .pth file cannot
 run code. The keys, shapes and values are checked against the named network before anything is
 written. Any error prints one line and exits with status 2.
@@ -12,12 +12,14 @@ written. Any error prints one line and exits with status 2.
 
 import argparse
 import collections
+import io
 import json
 import os
 import pickle
 import sys
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -25,7 +27,7 @@ FORMAT = "lsi-cuda-weights"
 FORMAT_VERSION = "1"
 EXIT_ERROR = 2
 
-# Caps on what is read from the archive. A state_dict's pickle is a few KB; these only stop a
+# Caps on what is read from the archive. A state_dict's pickle is a few KB, so these only stop a
 # corrupt or crafted archive from exhausting memory.
 MAX_PICKLE_BYTES = 64 * 2**20
 MAX_STORAGE_BYTES = 4 * 2**30
@@ -67,7 +69,7 @@ NETWORK_SHAPES = {
 
 
 class ConversionError(Exception):
-    """An input or output problem that the user must fix; main() prints it as one line."""
+    """An input or output problem that the user must fix. main() prints it as one line."""
 
 
 class _Frozen:
@@ -121,7 +123,7 @@ def _rebuild_parameter(data, requires_grad, backward_hooks):
     return data
 
 
-# The torch storage classes by name, with the dtype each holds; only float32 is converted.
+# The torch storage classes by name, with the dtype of their elements. Only float32 is converted.
 _STORAGE_DTYPE_NAMES = {
     "FloatStorage": "float32",
     "DoubleStorage": "float64",
@@ -162,9 +164,9 @@ class _StateDictUnpickler(pickle.Unpickler):
         stand_in = _ALLOWED_GLOBALS.get((module, name))
         if stand_in is None:
             raise ConversionError(
-                f"rejected global {module}.{name} in the pickle: a state_dict never needs it, "
-                "so the file is a whole pickled object or was crafted to run code. "
-                "Save model.state_dict() with torch.save instead"
+                f"rejected the global {module}.{name} in the pickle, which a state_dict never "
+                "needs. The file holds a pickled model or other object, or was crafted to run "
+                "code, so it was not loaded. Save model.state_dict() with torch.save instead"
             )
         return stand_in
 
@@ -210,7 +212,11 @@ def _read_entry(archive, name, max_bytes, path):
     if info.file_size > max_bytes:
         raise ConversionError(f"{path}: entry {name} is {info.file_size} bytes, more than the "
                               f"{max_bytes} this converter reads")
-    return archive.read(info)
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as error:
+        raise ConversionError(f"{path}: could not read entry {name} of the archive: "
+                              f"{error}") from None
 
 
 class _StorageReader:
@@ -221,12 +227,16 @@ class _StorageReader:
         self._top = top
         self._path = path
         self._arrays = {}
-        byte_order_entry = f"{top}/byteorder"  # written since PyTorch 2.1; absent means little
+        # Newer PyTorch versions record the byte order of the storages; older ones wrote
+        # little-endian storages without a record.
+        byte_order_entry = f"{top}/byteorder"
         byte_order = "little"
         if byte_order_entry in archive.namelist():
-            byte_order = _read_entry(archive, byte_order_entry, 16, path).decode("ascii").strip()
+            raw_byte_order = _read_entry(archive, byte_order_entry, 16, path)
+            byte_order = raw_byte_order.decode("ascii", errors="replace").strip()
         if byte_order not in ("little", "big"):
-            raise ConversionError(f"{path}: unknown byte order {byte_order!r} in {byte_order_entry}")
+            raise ConversionError(f"{path}: unknown byte order {byte_order!r} in "
+                                  f"{byte_order_entry}")
         self._dtype = np.dtype("<f4" if byte_order == "little" else ">f4")
 
     def read(self, storage):
@@ -243,11 +253,12 @@ class _StorageReader:
         return self._arrays[storage.key]
 
 
-def _tensor_to_array(key, tensor, storages, path):
-    """Materialise the view `tensor` of its storage as a contiguous float32 array.
+def _tensor_to_array(key, tensor, expected_shape, network, storages, path):
+    """Check the view `tensor` of its storage, then copy it out as a contiguous float32 array.
 
-    The offset, sizes and strides are checked against the storage before np.lib.stride_tricks
-    .as_strided is called, because as_strided itself reads out of bounds without complaint.
+    The shape is compared with `expected_shape` before any data is read, and the offset and
+    strides are checked against the storage before np.lib.stride_tricks.as_strided is called,
+    because as_strided itself reads out of bounds without complaint.
     """
     if not isinstance(tensor, _Tensor):
         raise ConversionError(f"{path}: entry {key!r} is a {type(tensor).__name__}, not a tensor")
@@ -272,6 +283,9 @@ def _tensor_to_array(key, tensor, storages, path):
     if not valid_geometry:
         raise ConversionError(f"{path}: tensor {key!r} has an invalid view of its storage: "
                               f"offset {offset!r}, size {size!r}, stride {stride!r}")
+    if size != expected_shape:
+        raise ConversionError(f"{path}: tensor {key!r} has shape {list(size)}, "
+                              f"expected {list(expected_shape)} for the {network} network")
 
     # The last element the view reaches must lie inside the storage.
     values = storages.read(storage)
@@ -292,22 +306,27 @@ def _tensor_to_array(key, tensor, storages, path):
     return np.ascontiguousarray(view, dtype="<f4")
 
 
-def _load_state_dict(path):
-    """Load the raw state_dict of a zip-format .pth file: {key: _Tensor}, plus a storage reader."""
+def _open_archive(path):
+    """Open the .pth file as a zip archive."""
     try:
-        archive = zipfile.ZipFile(path)
+        return zipfile.ZipFile(path)
     except FileNotFoundError:
         raise ConversionError(f"{path}: file not found") from None
-    except (zipfile.BadZipFile, OSError) as error:
+    except zipfile.BadZipFile:
         raise ConversionError(
-            f"{path}: not a zip archive ({error}). Only the zip format that torch.save writes "
-            "since PyTorch 1.6 is read. Re-save the state_dict with a current PyTorch"
+            f"{path}: not a zip archive. Only the zip format that torch.save writes since "
+            "PyTorch 1.6 is read. Re-save the state_dict with a current PyTorch"
         ) from None
+    except OSError as error:
+        raise ConversionError(f"{path}: could not open the file: {error.strerror}") from None
 
+
+def _load_state_dict(archive, path):
+    """Unpickle the state_dict of an open .pth archive: {key: _Tensor}, plus a storage reader."""
     top = _find_pickle_entry(archive, path)
     pickle_bytes = _read_entry(archive, f"{top}/data.pkl", MAX_PICKLE_BYTES, path)
     try:
-        state_dict = _StateDictUnpickler(_BytesReader(pickle_bytes)).load()
+        state_dict = _StateDictUnpickler(io.BytesIO(pickle_bytes)).load()
     except ConversionError as error:
         raise ConversionError(f"{path}: {error}") from None
     except Exception as error:  # pylint: disable=broad-except
@@ -316,38 +335,21 @@ def _load_state_dict(path):
                               f"({type(error).__name__}: {error})") from None
 
     if not isinstance(state_dict, dict):
-        raise ConversionError(f"{path}: the pickle holds a {type(state_dict).__name__}, not a "
+        raise ConversionError(f"{path}: the pickle contains a {type(state_dict).__name__}, not a "
                               "state_dict. Save model.state_dict() with torch.save")
     return state_dict, _StorageReader(archive, top, path)
-
-
-class _BytesReader:
-    """Minimal file object over bytes, for pickle.Unpickler."""
-
-    def __init__(self, data):
-        self._data = memoryview(data)
-        self._position = 0
-
-    def read(self, n_bytes=-1):
-        end = len(self._data) if n_bytes < 0 else self._position + n_bytes
-        chunk = bytes(self._data[self._position:end])
-        self._position += len(chunk)
-        return chunk
-
-    def readinto(self, buffer):
-        chunk = self.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
-
-    def readline(self):
-        end = bytes(self._data[self._position:]).find(b"\n")
-        return self.read(-1 if end < 0 else end + 1)
 
 
 def convert_state_dict(in_path, network):
     """Read `in_path` and return {key: float32 array} after checking it against `network`."""
     expected_shapes = NETWORK_SHAPES[network]
-    state_dict, storages = _load_state_dict(in_path)
+    with _open_archive(in_path) as archive:
+        state_dict, storages = _load_state_dict(archive, in_path)
+        return _check_and_read(state_dict, storages, expected_shapes, network, in_path)
+
+
+def _check_and_read(state_dict, storages, expected_shapes, network, in_path):
+    """Check the state_dict's keys against `expected_shapes`, then read and check each tensor."""
 
     # Step 1: exactly the network's keys.
     expected_list = ", ".join(expected_shapes)
@@ -360,13 +362,11 @@ def convert_state_dict(in_path, network):
             raise ConversionError(f"{in_path}: missing key {key!r} for the {network} network "
                                   f"(expected keys: {expected_list})")
 
-    # Step 2: each tensor's dtype, shape and values.
+    # Step 2: each tensor's dtype, shape, storage view and values.
     arrays = {}
     for key, expected_shape in expected_shapes.items():
-        array = _tensor_to_array(key, state_dict[key], storages, in_path)
-        if array.shape != expected_shape:
-            raise ConversionError(f"{in_path}: tensor {key!r} has shape {list(array.shape)}, "
-                                  f"expected {list(expected_shape)} for the {network} network")
+        array = _tensor_to_array(key, state_dict[key], expected_shape, network, storages,
+                                 in_path)
         non_finite = np.flatnonzero(~np.isfinite(array))
         if non_finite.size > 0:
             index = int(non_finite[0])
