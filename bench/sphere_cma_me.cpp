@@ -6,12 +6,14 @@
 // measures the sums of the clipped first and second halves of x (x_i outside [-5.12, 5.12]
 // becomes 5.12 / x_i), a 100 x 100 grid over [-256, 256]^2, and 15 improvement emitters ("2imp",
 // filter selection, no-improvement restarts) of 36 solutions with sigma0 = 0.5 from x0 = 0.
-// Prints coverage, QD score and the time spent in the library and in the evaluation.
+// --selection-rule mu --restart-rule basic gives the CMA-ME baseline of the CMA-MAE paper
+// (pyribs's "cma_me_basic"). Prints coverage, QD score and the time spent in the library and in
+// the evaluation.
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-
-#include <CLI/CLI.hpp>
+#include <string>
 
 #include "qd/grid_archive.h"
 #include "qd/improvement_emitter.h"
@@ -61,11 +63,17 @@ int main(int argc, char** argv) {
   int n_iterations = 10000;
   std::uint64_t seed = 42;
   int log_every = 1000;
+  std::string selection_rule = "filter";
+  std::string restart_rule = "no_improvement";
   app.add_option("--iterations", n_iterations, "Iterations of 15 x 36 evaluations")
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "Base seed; emitter e uses the Philox stream (seed, e)");
   app.add_option("--log-every", log_every, "Iterations between progress lines")
       ->check(CLI::PositiveNumber);
+  app.add_option("--selection-rule", selection_rule, "Parent selection: filter or mu")
+      ->check(CLI::IsMember({"filter", "mu"}));
+  app.add_option("--restart-rule", restart_rule, "Restart rule: no_improvement or basic")
+      ->check(CLI::IsMember({"no_improvement", "basic"}));
   CLI11_PARSE(app, argc, argv);
 
   // Set up the archive and the 15 emitters of pyribs's cma_me_imp configuration.
@@ -76,10 +84,15 @@ int main(int argc, char** argv) {
   config.sigma0 = 0.5;
   config.batch_size = 36;
   config.ranker = lsi::qd::RankerKind::kTwoStageImprovement;
+  config.selection_rule = lsi::qd::parse_selection_rule(selection_rule);
+  config.restart_rule = lsi::qd::parse_restart_rule(restart_rule);
   lsi::qd::Scheduler scheduler(archive,
                                lsi::qd::make_improvement_emitters(archive, config, 15, seed));
-  std::printf("sphere_cma_me: dim %d, 15 emitters x 36, %d iterations, seed %llu\n", kSolutionDim,
-              n_iterations, static_cast<unsigned long long>(seed));
+  std::printf(
+      "sphere_cma_me: dim %d, 15 emitters x 36, selection %s, restart %s, "
+      "%d iterations, seed %llu\n",
+      kSolutionDim, selection_rule.c_str(), restart_rule.c_str(), n_iterations,
+      static_cast<unsigned long long>(seed));
 
   // Run the ask/evaluate/tell loop, timing the library and the evaluation separately.
   Eigen::VectorXd objectives;
@@ -103,10 +116,11 @@ int main(int argc, char** argv) {
     if (iteration % log_every == 0 || iteration == n_iterations) {
       const lsi::qd::ArchiveStats stats = archive.stats();
       const double elapsed_s = seconds_since(run_start);
-      std::printf("iteration %6d  coverage %6.2f%%  qd_score %12.2f  elapsed %7.1f s  "
-                  "%8.0f evals/s\n",
-                  iteration, 100.0 * stats.coverage, stats.qd_score, elapsed_s,
-                  static_cast<double>(scheduler.n_evaluations()) / elapsed_s);
+      std::printf(
+          "iteration %6d  coverage %6.2f%%  qd_score %12.2f  elapsed %7.1f s  "
+          "%8.0f evals/s\n",
+          iteration, 100.0 * stats.coverage, stats.qd_score, elapsed_s,
+          static_cast<double>(scheduler.n_evaluations()) / elapsed_s);
       std::fflush(stdout);
     }
   }
@@ -120,7 +134,8 @@ int main(int argc, char** argv) {
   std::printf("evaluations      %lld\n", static_cast<long long>(scheduler.n_evaluations()));
   std::printf("coverage         %.4f (%lld of %lld cells)\n", stats.coverage,
               static_cast<long long>(stats.num_elites), static_cast<long long>(archive.n_cells()));
-  std::printf("qd_score         %.2f\n", stats.qd_score);
+  std::printf("qd_score         %.2f (%.2f per cell)\n", stats.qd_score,
+              stats.qd_score / static_cast<double>(archive.n_cells()));
   std::printf("obj_max          %.4f\n", stats.obj_max);
   std::printf("obj_mean         %.4f\n", stats.obj_mean);
   std::printf("restarts         %lld\n", static_cast<long long>(n_restarts));

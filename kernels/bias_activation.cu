@@ -27,7 +27,7 @@ __device__ __forceinline__ float leaky_relu(float v, float negative_slope) {
   return v >= 0.0f ? v : v * negative_slope;
 }
 
-// One thread per 4 values of a row; d_values4 (B x N/4), d_bias4 (N/4).
+// One thread per 4 values of a row. d_values4 (B x N/4), d_bias4 (N/4).
 __global__ void bias_leaky_relu_kernel(float4* d_values4, const float4* d_bias4,
                                        int n_items, int n_cols4, float negative_slope) {
   const int stride = gridDim.x * blockDim.x;
@@ -42,7 +42,7 @@ __global__ void bias_leaky_relu_kernel(float4* d_values4, const float4* d_bias4,
   }
 }
 
-// One thread per value; d_values (B x N), d_bias (N).
+// One thread per value. d_values (B x N), d_bias (N).
 __global__ void bias_sigmoid_kernel(float* d_values, const float* d_bias, int n_items,
                                     int n_cols) {
   const int stride = gridDim.x * blockDim.x;
@@ -52,11 +52,15 @@ __global__ void bias_sigmoid_kernel(float* d_values, const float* d_bias, int n_
   }
 }
 
-// Rejects a negative or empty shape, and one whose item count overflows the kernels' int index
-// (over 2^31 - 1; the evaluator's chunks stay far below it).
+// The item count above which a grid-stride step could overflow the kernels' int index: about
+// 2.1e9, far above the evaluator's chunks (67e6 at 65,536 rows of 1024).
+constexpr int64_t kMaxItems =
+    std::numeric_limits<int>::max() - int64_t{kMaxBlocks} * kThreadsPerBlock;
+
+// Rejects a negative or empty shape, and one with more than kMaxItems items.
 int checked_item_count(const char* op, int n_rows, int n_cols, int n_per_item) {
   const int64_t n_items = static_cast<int64_t>(n_rows) * (n_cols / n_per_item);
-  if (n_rows < 0 || n_cols <= 0 || n_items > std::numeric_limits<int>::max()) {
+  if (n_rows < 0 || n_cols <= 0 || n_items > kMaxItems) {
     throw std::invalid_argument(std::string(op) + ": invalid shape " + std::to_string(n_rows) +
                                 " x " + std::to_string(n_cols));
   }

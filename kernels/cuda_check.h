@@ -33,7 +33,7 @@ std::string format_cuda_error(const char* library, const char* statement, const 
 [[noreturn]] void throw_cuda_error(const char* statement, const char* file, int line,
                                    cublasStatus_t status);
 
-// Writes the message to stderr; for destructors, which must not throw.
+// Writes the message to stderr, for destructors, which must not throw.
 void log_cuda_error(const char* statement, const char* file, int line, cudaError_t status);
 void log_cuda_error(const char* statement, const char* file, int line, cublasStatus_t status);
 
@@ -55,8 +55,8 @@ void log_cuda_error(const char* statement, const char* file, int line, cublasSta
     }                                                                    \
   } while (0)
 
-// cudaGetLastError() reports a bad launch configuration (and clears it); faults inside the
-// kernel surface at the next synchronising call.
+// cudaGetLastError() reports (and clears) a bad launch configuration. Faults inside the kernel
+// surface at the next synchronising call.
 #define LSI_CUDA_CHECK_LAUNCH(kernel)                                    \
   do {                                                                   \
     const cudaError_t lsi_cuda_status_ = cudaGetLastError();             \

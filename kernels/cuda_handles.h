@@ -1,4 +1,4 @@
-// Owners of a CUDA stream, a cuBLAS handle and a CUDA event; each frees its resource on
+// Owners of a CUDA stream, a cuBLAS handle and a CUDA event. Each frees its resource on
 // destruction and cannot be copied.
 #pragma once
 

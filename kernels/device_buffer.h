@@ -37,7 +37,7 @@ class DeviceBuffer {
   size_t size() const { return n_elements_; }
   size_t size_bytes() const { return n_elements_ * sizeof(T); }
 
-  // Grows the buffer to at least n_elements; the old contents are lost when it grows.
+  // Grows the buffer to at least n_elements, losing the old contents when it grows.
   void reserve(size_t n_elements) {
     if (n_elements > n_elements_) {
       release();

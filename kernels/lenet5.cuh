@@ -35,7 +35,7 @@ struct LeNet5LinearWeights {
 
 // Classifies d_images01 (B x P, in [0, 1], 16-byte aligned), normalising each pixel as it is
 // loaded. Writes d_log_probs (B x K) unless it is null, and d_objectives (B) = exp(log_prob of
-// `digit`) unless it is null; `digit` must be in 0..9 when d_objectives is given.
+// `digit`) unless it is null. `digit` must be in 0..9 when d_objectives is given.
 void lenet5_forward(const LeNet5ConvParams& conv, const LeNet5LinearWeights& linear,
                     const float* d_images01, int n_batch, int digit, float* d_log_probs,
                     float* d_objectives, cudaStream_t stream);

@@ -18,8 +18,9 @@ constexpr int kThreadsPerBlock = kWarpsPerBlock * kWarpSize;
 constexpr int kPixels4 = kPixels / 4;  // 196 float4 per image
 static_assert(kPixels % 4 == 0, "an image must be a whole number of float4");
 
-// One pixel: the [0, 1] value, and its share of boldness and of the bold sum. The float
-// operations are the CPU's, in its order, so images agree to tanhf's few ulp.
+// One pixel: the [0, 1] value, and its share of boldness and of the bold sum. The per-pixel
+// float operations are the CPU's, so images agree to within tanhf's few ulp. The bold sum is
+// added in another order (per lane, then across lanes), so lightness differs by rounding.
 __device__ __forceinline__ float image01_pixel(float logit, int& n_bold, float& bold_sum) {
   const float x = (tanhf(logit) + 1.0f) / 2.0f;
   if (x >= 0.5f) {

@@ -31,9 +31,9 @@ int CmaEs::default_batch_size(int solution_dim) {
 
 CmaParameters CmaEs::compute_parameters(int solution_dim, int mu) {
   if (solution_dim <= 0 || mu <= 0) {
-    throw std::invalid_argument("CmaEs::compute_parameters: solution_dim and mu must be "
-                                "positive, got " + std::to_string(solution_dim) + " and " +
-                                std::to_string(mu));
+    throw std::invalid_argument(
+        "CmaEs::compute_parameters: solution_dim and mu must be positive, got " +
+        std::to_string(solution_dim) + " and " + std::to_string(mu));
   }
   const double n = solution_dim;
   CmaParameters params;
@@ -61,15 +61,15 @@ CmaParameters CmaEs::compute_parameters(int solution_dim, int mu) {
 CmaEs::CmaEs(int solution_dim, int batch_size, double sigma0)
     : n_(solution_dim), lambda_(batch_size), sigma0_(sigma0), eigen_solver_(solution_dim) {
   if (n_ <= 0) {
-    throw std::invalid_argument("CmaEs: solution_dim must be positive, got " +
-                                std::to_string(n_));
+    throw std::invalid_argument("CmaEs: solution_dim must be positive, got " + std::to_string(n_));
   }
   if (lambda_ == 0) {
     lambda_ = default_batch_size(n_);
   }
   if (lambda_ < 2) {
-    throw std::invalid_argument("CmaEs: batch_size must be at least 2 (or 0 for the default), "
-                                "got " + std::to_string(batch_size));
+    throw std::invalid_argument(
+        "CmaEs: batch_size must be at least 2 (or 0 for the default), got " +
+        std::to_string(batch_size));
   }
   if (!(sigma0_ > 0.0) || !std::isfinite(sigma0_)) {
     throw std::invalid_argument("CmaEs: sigma0 must be positive and finite, got " +
@@ -148,8 +148,7 @@ void CmaEs::tell(const Eigen::Ref<const RowMatrixXd>& solutions,
   for (const int index : parents_best_first) {
     if (index < 0 || index >= solutions.rows()) {
       throw std::invalid_argument("CmaEs::tell: parent index " + std::to_string(index) +
-                                  " is outside the batch of " +
-                                  std::to_string(solutions.rows()));
+                                  " is outside the batch of " + std::to_string(solutions.rows()));
     }
   }
   counteval_ += solutions.rows();
@@ -171,8 +170,7 @@ void CmaEs::tell(const Eigen::Ref<const RowMatrixXd>& solutions,
   weighted_steps_.resize(mu, n_);
   Eigen::VectorXd y_w = Eigen::VectorXd::Zero(n_);
   for (int i = 0; i < mu; ++i) {
-    const Eigen::VectorXd y_i =
-        (solutions.row(parents_best_first[i]).transpose() - mean_) / sigma_;
+    const Eigen::VectorXd y_i = (solutions.row(parents_best_first[i]).transpose() - mean_) / sigma_;
     y_w += params.weights[i] * y_i;
     weighted_steps_.row(i) = std::sqrt(params.weights[i]) * y_i.transpose();
   }
@@ -209,8 +207,8 @@ void CmaEs::tell(const Eigen::Ref<const RowMatrixXd>& solutions,
   sigma_ *= std::exp((cs / damps) * (ps_norm / chiN_ - 1.0));
 }
 
-CmaStopReason CmaEs::check_stop(const Eigen::Ref<const Eigen::MatrixXd>& ranking_values_sorted)
-    const {
+CmaStopReason CmaEs::check_stop(
+    const Eigen::Ref<const Eigen::MatrixXd>& ranking_values_sorted) const {
   if (!std::isfinite(sigma_) || !mean_.allFinite() || !C_.allFinite() || !D_.allFinite()) {
     return CmaStopReason::kNonFinite;
   }
@@ -223,9 +221,8 @@ CmaStopReason CmaEs::check_stop(const Eigen::Ref<const Eigen::MatrixXd>& ranking
 
   // As pyribs: the norm of the difference covers rankers with several values per solution.
   const Eigen::Index n_rows = ranking_values_sorted.rows();
-  if (n_rows >= 2 &&
-      (ranking_values_sorted.row(0) - ranking_values_sorted.row(n_rows - 1)).norm() <
-          kFlatRankingTolerance) {
+  if (n_rows >= 2 && (ranking_values_sorted.row(0) - ranking_values_sorted.row(n_rows - 1)).norm() <
+                         kFlatRankingTolerance) {
     return CmaStopReason::kFlatRanking;
   }
   return CmaStopReason::kNone;

@@ -6,24 +6,23 @@
 // double precision. Shapes: n is the solution size, lambda the batch size (population).
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
+#include <cstdint>
+#include <vector>
 
 #include "qd/matrix_types.h"
 #include "qd/philox.h"
 
 namespace lsi::qd {
 
-// Why check_stop() asks for a restart; the tolerances are pyribs's CMA-ES defaults.
+// Reason returned by check_stop() for a restart. The tolerances are pyribs's CMA-ES defaults.
 enum class CmaStopReason {
   kNone,
   kConditionNumber,  // max/min eigenvalue of C above 1e14
   kStepTooSmall,     // sigma * sqrt(max eigenvalue of C) below 1e-11
   kFlatRanking,      // best and worst ranking values of the batch closer than 1e-12
-  kNonFinite,        // sigma, mean or C holds a NaN or an infinity
+  kNonFinite,        // sigma, mean or C contains a NaN or an infinity
 };
 
 // Returns "none", "condition_number", "step_too_small", "flat_ranking" or "non_finite".
@@ -66,17 +65,20 @@ class CmaEs {
   //   solutions (lambda x n), resized if needed
   void ask(PhiloxStream& stream, RowMatrixXd& solutions);
 
-  // Updates the distribution from one evaluated batch.
-  //   solutions           (lambda' x n) the batch; lambda' rows count as evaluations
-  //   parents_best_first  row indices of the selected parents, best first; may be empty, in
-  //                       which case only the evaluation count changes
-  // The weights and learning rates are recomputed for the number of parents.
+  // Updates the distribution from one evaluated batch, with weights and learning rates
+  // recomputed for the number of parents. As in pyribs (ribs/emitters/opt/_cma_es.py), mueff,
+  // cc, cs, c1, cmu and damps all follow the parent count, and the population size lambda only
+  // enters the hsig test (through the generation count evaluations / lambda) and the lazy
+  // eigendecomposition gap.
+  //   solutions           (lambda' x n) the batch, whose lambda' rows count as evaluations
+  //   parents_best_first  row indices of the selected parents, best first. When it is empty,
+  //                       only the evaluation count changes.
   void tell(const Eigen::Ref<const RowMatrixXd>& solutions,
             const std::vector<int>& parents_best_first);
 
   // Checks the restart conditions after tell().
-  //   ranking_values_sorted  (lambda' x k) the batch's ranking values in rank order; the
-  //                          flat-ranking test compares the first and last rows
+  //   ranking_values_sorted  (lambda' x k) the batch's ranking values in rank order. The
+  //                          flat-ranking test compares the first and last rows.
   CmaStopReason check_stop(const Eigen::Ref<const Eigen::MatrixXd>& ranking_values_sorted) const;
 
   int solution_dim() const { return n_; }
@@ -110,17 +112,17 @@ class CmaEs {
   Eigen::VectorXd pc_;
   Eigen::VectorXd ps_;
   Eigen::MatrixXd C_;
-  Eigen::MatrixXd B_;             // eigenvectors of C, one per column
-  Eigen::VectorXd D_;             // square roots of the eigenvalues of C
-  Eigen::MatrixXd BD_;            // B * diag(D), the sampling transform
-  Eigen::MatrixXd invsqrtC_;      // C^(-1/2) = B * diag(1 / D) * B^T
+  Eigen::MatrixXd B_;         // eigenvectors of C, one per column
+  Eigen::VectorXd D_;         // square roots of the eigenvalues of C
+  Eigen::MatrixXd BD_;        // B * diag(D), the sampling transform
+  Eigen::MatrixXd invsqrtC_;  // C^(-1/2) = B * diag(1 / D) * B^T
   std::int64_t counteval_ = 0;
-  std::int64_t eigeneval_ = 0;    // counteval_ at the last eigendecomposition
+  std::int64_t eigeneval_ = 0;  // counteval_ at the last eigendecomposition
 
   // Scratch reused across calls.
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen_solver_;
-  RowMatrixXd z_;                 // (lambda x n) standard normal draws
-  RowMatrixXd weighted_steps_;    // (mu x n) rows sqrt(w_i) * y_i for the rank-mu update
+  RowMatrixXd z_;               // (lambda x n) standard normal draws
+  RowMatrixXd weighted_steps_;  // (mu x n) rows sqrt(w_i) * y_i for the rank-mu update
 };
 
 }  // namespace lsi::qd

@@ -92,9 +92,8 @@ std::int64_t GridArchive::index_of(const double* measures) const {
 
 std::int64_t GridArchive::index_of(const Eigen::Ref<const Eigen::VectorXd>& measures) const {
   if (measures.size() != measure_dim()) {
-    throw std::invalid_argument("GridArchive::index_of: expected " +
-                                std::to_string(measure_dim()) + " measures, got " +
-                                std::to_string(measures.size()));
+    throw std::invalid_argument("GridArchive::index_of: expected " + std::to_string(measure_dim()) +
+                                " measures, got " + std::to_string(measures.size()));
   }
   const Eigen::VectorXd contiguous = measures;
   return index_of(contiguous.data());
@@ -111,10 +110,10 @@ void GridArchive::add(const Eigen::Ref<const RowMatrixXf>& solutions,
                                 "solution_dim = " + std::to_string(solution_dim_));
   }
   if (objectives.size() != n_batch || measures.rows() != n_batch) {
-    throw std::invalid_argument("GridArchive::add: batch sizes differ: " +
-                                std::to_string(n_batch) + " solutions, " +
-                                std::to_string(objectives.size()) + " objectives, " +
-                                std::to_string(measures.rows()) + " measure rows");
+    throw std::invalid_argument("GridArchive::add: batch sizes differ: " + std::to_string(n_batch) +
+                                " solutions, " + std::to_string(objectives.size()) +
+                                " objectives, " + std::to_string(measures.rows()) +
+                                " measure rows");
   }
   if (measures.cols() != measure_dim()) {
     throw std::invalid_argument("GridArchive::add: measures has " +
@@ -242,12 +241,11 @@ EliteView GridArchive::elite(std::int64_t cell) const {
   if (!occupied_[cell]) {
     throw std::out_of_range("GridArchive::elite: cell " + std::to_string(cell) + " is empty");
   }
-  return EliteView{cell, objectives_[cell],
-                   Eigen::Map<const Eigen::VectorXd>(measures_.data() + cell * measure_dim(),
-                                                     measure_dim()),
-                   Eigen::Map<const Eigen::VectorXf>(solutions_.data() + cell * solution_dim_,
-                                                     solution_dim_),
-                   iterations_[cell]};
+  return EliteView{
+      cell, objectives_[cell],
+      Eigen::Map<const Eigen::VectorXd>(measures_.data() + cell * measure_dim(), measure_dim()),
+      Eigen::Map<const Eigen::VectorXf>(solutions_.data() + cell * solution_dim_, solution_dim_),
+      iterations_[cell]};
 }
 
 void GridArchive::check_cell(std::int64_t cell, const char* caller) const {

@@ -3,19 +3,19 @@
 // Semantics follow pyribs's GridArchive with its default learning rate of 1, so a cell's
 // acceptance threshold is its elite's objective. All per-cell data lives in flat arrays indexed
 // by cell, ready to be copied to a GPU as is:
-//   occupied   (C)      1 if the cell holds an elite
+//   occupied   (C)      1 if the cell contains an elite
 //   objectives (C)
 //   measures   (C x M)  row-major
 //   solutions  (C x S)  row-major, float, the values the caller evaluated
 //   iterations (C)      iteration in which the elite was added
-// where C is the number of cells, M the number of measures and S the solution size.
+// where C is the number of cells, M the number of measures and S the solution size. Entries of
+// unoccupied cells are unspecified, since clear() only resets the occupied flags.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "qd/add_result.h"
 #include "qd/archive_stats.h"
@@ -39,15 +39,15 @@ class GridArchive {
   // rounding error below a cell boundary land in the upper cell.
   static constexpr double kIndexEpsilon = 1e-6;
 
-  // dims[i] cells cover measure i over ranges[i] = (low, high); both vectors have M entries.
-  // Throws std::invalid_argument on a non-positive size, an empty or non-finite range, or a
-  // grid whose solution storage would overflow 64-bit sizes.
+  // Creates an empty archive in which dims[i] cells cover measure i over ranges[i] = (low, high).
+  // Both vectors have M entries. Throws std::invalid_argument on a non-positive size, an empty
+  // or non-finite range, or a grid whose solution storage would overflow 64-bit sizes.
   GridArchive(int solution_dim, std::vector<int> dims,
               std::vector<std::pair<double, double>> ranges);
 
-  // Returns the flat cell index of one measure vector (M values): per measure
+  // Returns the flat cell index of one measure vector (M values). Per measure the index is
   // floor((dims * (m - low) + kIndexEpsilon) / (high - low)) clipped to [0, dims - 1], so values
-  // outside the range land in the edge cells and m == high lands in the last cell; the indices
+  // outside the range land in the edge cells and m == high lands in the last cell. The indices
   // are then flattened row-major (index = i0 * dims[1] + i1 for two measures). The measures
   // must be finite.
   std::int64_t index_of(const double* measures) const;
@@ -55,8 +55,8 @@ class GridArchive {
 
   // Adds a batch of B solutions, judging every one against the archive as it was before the
   // batch. When several solutions of the batch land in one cell, the one with the highest
-  // objective enters and ties go to the earliest in batch order; the statuses and values of
-  // the others still describe their comparison with the pre-batch elite, as in pyribs.
+  // objective enters, and ties go to the earliest in batch order. As in pyribs, the statuses
+  // and values of the others still describe their comparison with the pre-batch elite.
   // A solution whose objective or any measure is NaN or infinite never enters; it gets
   // kNotAdded with value 0 and is counted in rejected_non_finite().
   //   solutions  (B x S)
@@ -123,9 +123,9 @@ class GridArchive {
   std::vector<std::int64_t> occupied_cells_;
   std::int64_t rejected_non_finite_ = 0;
 
-  // Scratch space reused by add(), so a batch allocates nothing once sizes have been seen:
-  // batch_cells_ holds each solution's cell (-1 when rejected), batch_winner_by_cell_ the batch
-  // row that will enter each cell (-1 for none), and touched_cells_ the cells that have a winner.
+  // Scratch space reused by add(), so a batch allocates nothing once its size has been seen.
+  // batch_cells_ is each solution's cell (-1 when rejected), batch_winner_by_cell_ the batch row
+  // that will enter each cell (-1 for none), and touched_cells_ the cells that have a winner.
   std::vector<std::int64_t> batch_cells_;
   std::vector<std::int64_t> batch_winner_by_cell_;
   std::vector<std::int64_t> touched_cells_;

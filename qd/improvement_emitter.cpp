@@ -6,12 +6,56 @@
 
 namespace lsi::qd {
 
+const char* to_string(SelectionRule rule) {
+  switch (rule) {
+    case SelectionRule::kFilter:
+      return "filter";
+    case SelectionRule::kMu:
+      return "mu";
+  }
+  return "invalid";
+}
+
+const char* to_string(RestartRule rule) {
+  switch (rule) {
+    case RestartRule::kNoImprovement:
+      return "no_improvement";
+    case RestartRule::kBasic:
+      return "basic";
+  }
+  return "invalid";
+}
+
+SelectionRule parse_selection_rule(const std::string& name) {
+  if (name == "filter") {
+    return SelectionRule::kFilter;
+  }
+  if (name == "mu") {
+    return SelectionRule::kMu;
+  }
+  throw std::invalid_argument("unknown selection rule \"" + name +
+                              "\"; expected \"filter\" or \"mu\"");
+}
+
+RestartRule parse_restart_rule(const std::string& name) {
+  if (name == "no_improvement") {
+    return RestartRule::kNoImprovement;
+  }
+  if (name == "basic") {
+    return RestartRule::kBasic;
+  }
+  throw std::invalid_argument("unknown restart rule \"" + name +
+                              "\"; expected \"no_improvement\" or \"basic\"");
+}
+
 ImprovementEmitter::ImprovementEmitter(const GridArchive& archive,
-                                       const ImprovementEmitterConfig& config,
-                                       std::uint64_t seed, std::uint64_t stream_id)
+                                       const ImprovementEmitterConfig& config, std::uint64_t seed,
+                                       std::uint64_t stream_id)
     : archive_(&archive),
       x0_(config.x0.size() == 0 ? Eigen::VectorXd::Zero(archive.solution_dim()) : config.x0),
       ranker_(config.ranker),
+      selection_rule_(config.selection_rule),
+      restart_rule_(config.restart_rule),
       cma_es_(archive.solution_dim(), config.batch_size, config.sigma0),
       stream_(seed, stream_id) {
   if (x0_.size() != archive.solution_dim()) {
@@ -27,13 +71,14 @@ ImprovementEmitter::ImprovementEmitter(const GridArchive& archive,
 
 void ImprovementEmitter::ask(Eigen::Ref<RowMatrixXf> out) {
   if (awaiting_tell_) {
-    throw std::logic_error("ImprovementEmitter::ask: the previous batch was never told; call "
-                           "tell() with its add result first");
+    throw std::logic_error(
+        "ImprovementEmitter::ask called twice without tell; call tell() with the add result "
+        "of the previous batch first");
   }
   if (out.rows() != batch_size() || out.cols() != solution_dim()) {
-    throw std::invalid_argument("ImprovementEmitter::ask: output is " +
-                                std::to_string(out.rows()) + " x " + std::to_string(out.cols()) +
-                                ", expected " + std::to_string(batch_size()) + " x " +
+    throw std::invalid_argument("ImprovementEmitter::ask: output is " + std::to_string(out.rows()) +
+                                " x " + std::to_string(out.cols()) + ", expected " +
+                                std::to_string(batch_size()) + " x " +
                                 std::to_string(solution_dim()));
   }
 
@@ -50,17 +95,25 @@ void ImprovementEmitter::tell(const AddResult& add_result, std::int64_t first_ro
   }
   const int lambda = batch_size();
 
-  // Rank the batch; the parents are the solutions that entered the archive, in rank order.
+  // Rank the batch and select the parents in rank order.
   rank_batch(ranker_, add_result, first_row, lambda, ranking_);
+  int n_entered = 0;
+  for (int i = 0; i < lambda; ++i) {
+    n_entered += add_result.status[first_row + i] != AddStatus::kNotAdded ? 1 : 0;
+  }
   parents_.clear();
-  for (const int index : ranking_) {
-    if (add_result.status[first_row + index] != AddStatus::kNotAdded) {
-      parents_.push_back(index);
+  if (selection_rule_ == SelectionRule::kMu) {
+    parents_.assign(ranking_.begin(), ranking_.begin() + lambda / 2);
+  } else {
+    // NOTE: for "2imp" these are exactly pyribs's first n_entered ranked solutions. For "imp"
+    // pyribs takes the top n_entered by value, which can include a solution that did not
+    // enter, whereas we keep only solutions that entered.
+    for (const int index : ranking_) {
+      if (add_result.status[first_row + index] != AddStatus::kNotAdded) {
+        parents_.push_back(index);
+      }
     }
   }
-  // NOTE: for "2imp" these are exactly pyribs's first num_parents ranked solutions. For "imp"
-  // pyribs takes the top num_parents by value, which can include a solution that did not
-  // enter; we keep only solutions that entered.
 
   cma_es_.tell(samples_, parents_);
   awaiting_tell_ = false;
@@ -80,9 +133,10 @@ void ImprovementEmitter::tell(const AddResult& add_result, std::int64_t first_ro
     }
   }
 
-  // Restart on a CMA-ES stop test or when nothing entered the archive.
+  // Restart on a CMA-ES stop test, or under the no-improvement rule when nothing entered.
   const CmaStopReason stop_reason = cma_es_.check_stop(ranking_values_);
-  if (stop_reason != CmaStopReason::kNone || parents_.empty()) {
+  const bool no_improvement = restart_rule_ == RestartRule::kNoImprovement && n_entered == 0;
+  if (stop_reason != CmaStopReason::kNone || no_improvement) {
     last_stop_reason_ = stop_reason;
     restart();
   }
@@ -100,8 +154,7 @@ void ImprovementEmitter::restart() {
 
 std::vector<ImprovementEmitter> make_improvement_emitters(const GridArchive& archive,
                                                           const ImprovementEmitterConfig& config,
-                                                          int n_emitters,
-                                                          std::uint64_t base_seed) {
+                                                          int n_emitters, std::uint64_t base_seed) {
   if (n_emitters <= 0) {
     throw std::invalid_argument("make_improvement_emitters: n_emitters must be positive, got " +
                                 std::to_string(n_emitters));

@@ -1,6 +1,6 @@
 // Row-major Eigen matrix aliases shared by the quality-diversity library.
 //
-// Batches are stored one solution per row, so a (B x S) matrix holds B solutions of S values
+// Batches are stored one solution per row, so a (B x S) matrix contains B solutions of S values
 // and each row is contiguous in memory, as the network code expects its latent batch.
 #pragma once
 

@@ -58,7 +58,7 @@ double PhiloxStream::normal() {
     return spare_normal_;
   }
 
-  // u1 lies in (0, 1] so that log(u1) is finite; u2 lies in [0, 1).
+  // u1 lies in (0, 1], so log(u1) is finite, and u2 lies in [0, 1).
   const PhiloxCounter block = next_block();
   const std::uint64_t bits1 = join_words(block[0], block[1]) >> 11;
   const std::uint64_t bits2 = join_words(block[2], block[3]) >> 11;

@@ -2,8 +2,8 @@
 //
 // Philox4x32-10 is the generator of Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
 // easy as 1, 2, 3" (SC 2011), also used by cuRAND, so a later GPU version can produce the same
-// streams. A stream is keyed by a 64-bit seed; its 128-bit counter holds the 64-bit stream id in
-// the high half and the block index in the low half, so every (seed, stream id) pair is an
+// streams. A stream is keyed by a 64-bit seed. Its 128-bit counter contains the 64-bit stream id
+// in the high half and the block index in the low half, so every (seed, stream id) pair is an
 // independent sequence. Normal draws use our own Box-Muller transform rather than
 // std::normal_distribution, whose output differs between standard libraries.
 #pragma once
@@ -33,7 +33,8 @@ class PhiloxStream {
   // Fills out[0..n) with standard normal values, the same values as n calls to normal().
   void fill_normal(double* out, std::int64_t n);
 
-  // Draws an integer uniformly from [0, n) without modulo bias; n must be positive.
+  // Draws an integer uniformly from [0, n) without modulo bias. Throws std::invalid_argument
+  // when n is 0.
   std::uint64_t uniform_below(std::uint64_t n);
 
   std::uint64_t seed() const { return seed_; }

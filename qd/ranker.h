@@ -24,8 +24,8 @@ const char* to_string(RankerKind kind);
 RankerKind parse_ranker_kind(const std::string& name);
 
 // Writes the indices 0..n-1 of the batch rows [first_row, first_row + n) of add_result into
-// order, best first. Ties go to the later batch index: pyribs reverses an ascending, stable
-// np.lexsort for "2imp", which puts the later of two equal entries first, and we use the same
+// order, best first. Ties go to the later batch index, because pyribs reverses an ascending,
+// stable np.lexsort for "2imp", which puts the later of two equal entries first. We use the same
 // rule for "imp", whose np.argsort in pyribs leaves the order of ties unspecified.
 void rank_batch(RankerKind kind, const AddResult& add_result, std::int64_t first_row, int n,
                 std::vector<int>& order);

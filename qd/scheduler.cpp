@@ -27,8 +27,9 @@ Scheduler::Scheduler(GridArchive& archive, std::vector<ImprovementEmitter> emitt
 
 const RowMatrixXf& Scheduler::ask() {
   if (awaiting_tell_) {
-    throw std::logic_error("Scheduler::ask called twice without tell; pass the objectives and "
-                           "measures of the previous batch to tell() first");
+    throw std::logic_error(
+        "Scheduler::ask called twice without tell; pass the objectives and measures of the "
+        "previous batch to tell() first");
   }
   for (std::size_t e = 0; e < emitters_.size(); ++e) {
     emitters_[e].ask(solutions_.middleRows(first_rows_[e], emitters_[e].batch_size()));
@@ -40,8 +41,9 @@ const RowMatrixXf& Scheduler::ask() {
 void Scheduler::tell(const Eigen::Ref<const Eigen::VectorXd>& objectives,
                      const Eigen::Ref<const RowMatrixXd>& measures) {
   if (!awaiting_tell_) {
-    throw std::logic_error("Scheduler::tell called without a pending ask; call ask() and "
-                           "evaluate its batch first");
+    throw std::logic_error(
+        "Scheduler::tell called without a pending ask; call ask() and evaluate its batch "
+        "first");
   }
   if (objectives.size() != batch_size() || measures.rows() != batch_size()) {
     throw std::invalid_argument("Scheduler::tell: expected " + std::to_string(batch_size()) +
@@ -50,9 +52,8 @@ void Scheduler::tell(const Eigen::Ref<const Eigen::VectorXd>& objectives,
                                 std::to_string(measures.rows()));
   }
   if (measures.cols() != archive_->measure_dim()) {
-    throw std::invalid_argument("Scheduler::tell: measures has " +
-                                std::to_string(measures.cols()) + " columns, expected " +
-                                std::to_string(archive_->measure_dim()));
+    throw std::invalid_argument("Scheduler::tell: measures has " + std::to_string(measures.cols()) +
+                                " columns, expected " + std::to_string(archive_->measure_dim()));
   }
 
   // One archive add for the whole batch, then each emitter reads its slice of the result.

@@ -1,16 +1,15 @@
 // Scheduler: the ask/tell loop of CMA-ME over one archive and a set of emitters.
 //
-// ask() gathers every emitter's batch into one float matrix; the program evaluates it (qd does
-// not depend on the networks) and passes the objectives and measures to tell(), which adds the
-// whole batch to the archive at once and hands each emitter its slice of the add result.
+// ask() gathers every emitter's batch into one float matrix. The program evaluates it, because
+// qd does not depend on the networks, and passes the objectives and measures to tell(). tell()
+// adds the whole batch to the archive at once and hands each emitter its slice of the add result.
 // Shapes: N is the total batch size (the sum of the emitters' batch sizes), S the solution size
 // and M the number of measures.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "qd/add_result.h"
 #include "qd/grid_archive.h"
@@ -26,7 +25,8 @@ class Scheduler {
   Scheduler(GridArchive& archive, std::vector<ImprovementEmitter> emitters);
 
   // Returns the next batch of latents (N x S), emitter by emitter in order. The reference stays
-  // valid until the next ask(). Throws std::logic_error when the previous batch was not told.
+  // valid until the next ask(). Throws std::logic_error when the previous batch is still
+  // waiting for tell().
   const RowMatrixXf& ask();
 
   // Adds the batch of the last ask() to the archive and updates the emitters.

@@ -422,6 +422,10 @@ class MaliciousPickleTest(ConverterTestCase):
 
         self.assert_rejected(in_path, "lenet5", "sets attribute 'storage_offset'")
 
+    def test_buffer_opcode_rejected(self):
+        in_path = self.write_archive(pickle.dumps(bytearray(b"data"), protocol=5))
+        self.assert_rejected(in_path, "lenet5", "opcode BYTEARRAY8")
+
     def test_cli_prints_one_line(self):
         marker = self.path("marker")
         in_path = self.write_archive(self.command_pickle("os", "system", f"touch {marker}"))

@@ -25,8 +25,8 @@ using lsi::qd::RowMatrixXf;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// A batch for a one-measure archive with solution_dim 1: solution i is the value 100 + i, so
-// the stored solution tells which batch row entered.
+// A batch for a one-measure archive with solution_dim 1. Solution i is the value 100 + i, so
+// the stored solution identifies the batch row that entered.
 struct Batch1D {
   RowMatrixXf solutions;
   Eigen::VectorXd objectives;
@@ -65,7 +65,7 @@ TEST_CASE("AddStatus to_string") {
 }
 
 TEST_CASE("index rule at range boundaries") {
-  // Four cells over [-1, 1]: each cell is 0.5 wide.
+  // Four cells over [-1, 1], each 0.5 wide.
   const GridArchive archive = make_archive_1d();
 
   CHECK(index_1d(archive, -1.0) == 0);   // low lands in the first cell

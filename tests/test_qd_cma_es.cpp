@@ -75,7 +75,8 @@ MinimizationRun minimize(const Objective& f, const Eigen::VectorXd& x0, double s
 
     std::vector<int> order(lambda);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return values[a] < values[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return values[a] < values[b]; });
     es.tell(solutions, std::vector<int>(order.begin(), order.begin() + lambda / 2));
 
     Eigen::MatrixXd sorted_values(lambda, 1);
@@ -242,9 +243,9 @@ TEST_CASE("tiny step size stops") {
 }
 
 TEST_CASE("ill-conditioned C stops") {
-  // Drive a 2-D CMA-ES with two parents along e_0 whose weighted mean step is zero: the mean and
-  // ps stay put, the rank-mu term keeps inflating C along e_0 and C shrinks along e_1 by
-  // (1 - c1 - cmu) per generation, so the condition number passes 1e14.
+  // Drive a 2-D CMA-ES with two parents along e_0 whose weighted mean step is zero, so the mean
+  // and ps stay put. The rank-mu term keeps inflating C along e_0 while C shrinks along e_1 by
+  // (1 - c1 - cmu) per generation, until the condition number passes 1e14.
   CmaEs es(2, 4, 1.0);
   const lsi::qd::CmaParameters params = CmaEs::compute_parameters(2, 2);
   const double step = 1e4;
@@ -271,9 +272,9 @@ TEST_CASE("ill-conditioned C stops") {
 
 // Convergence from the usual starts to f < 1e-8 with the default lambda = 10 and mu = 5.
 // Bounds: 2,000 evaluations for the sphere and 10,000 for Rosenbrock, the upper ends of the
-// ranges usually quoted for CMA-ES with default population in 10-D; we could not confirm an
-// exact published table, so these are orders of magnitude, not reproduced figures. The
-// ellipsoid bound of 10,000 is ours. Measured with this code over seeds 1-20 (2-core x86-64):
+// ranges usually quoted for CMA-ES with default population in 10-D. No exact published table
+// backs them, so they are orders of magnitude, not reproduced figures. The ellipsoid bound of
+// 10,000 is ours. Measured with this code over seeds 1-20 (2-core x86-64):
 // sphere 1,200-1,440, Rosenbrock 5,290-6,260, ellipsoid 5,480-6,580 evaluations. The lower
 // bounds guard against a test that passes because f or the count is wrong.
 TEST_CASE("10-D sphere converges") {

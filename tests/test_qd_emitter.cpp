@@ -59,7 +59,7 @@ TEST_CASE("ranker names") {
   CHECK_THROWS_AS(lsi::qd::parse_ranker_kind("obj"), std::invalid_argument);
 }
 
-TEST_CASE("2imp ranks status then value, later index first on ties") {
+TEST_CASE("2imp ranks status then value") {
   std::vector<int> order;
   lsi::qd::rank_batch(RankerKind::kTwoStageImprovement, hand_made_batch(), 0, 7, order);
   CHECK(order == std::vector<int>{3, 1, 6, 5, 2, 4, 0});
@@ -76,9 +76,8 @@ TEST_CASE("rank_batch ranks a slice") {
   std::vector<int> order;
   lsi::qd::rank_batch(RankerKind::kTwoStageImprovement, hand_made_batch(), 2, 3, order);
   CHECK(order == std::vector<int>{1, 0, 2});
-  CHECK_THROWS_AS(
-      lsi::qd::rank_batch(RankerKind::kImprovement, hand_made_batch(), 5, 3, order),
-      std::invalid_argument);
+  CHECK_THROWS_AS(lsi::qd::rank_batch(RankerKind::kImprovement, hand_made_batch(), 5, 3, order),
+                  std::invalid_argument);
 
   AddResult with_nan = hand_made_batch();
   with_nan.value[4] = std::nan("");
@@ -86,7 +85,7 @@ TEST_CASE("rank_batch ranks a slice") {
                   std::invalid_argument);
 }
 
-TEST_CASE("emitter parents are the solutions that entered, in rank order") {
+TEST_CASE("emitter parents in rank order") {
   const GridArchive archive = make_archive(3);
   ImprovementEmitter two_stage(archive, make_config(7, RankerKind::kTwoStageImprovement), 1, 0);
   ImprovementEmitter value_only(archive, make_config(7, RankerKind::kImprovement), 1, 1);
@@ -132,7 +131,7 @@ TEST_CASE("emitter restarts when no solution enters") {
   CHECK(emitter.cma_es().pc().isZero());
 }
 
-TEST_CASE("emitter restarts from x0 while the archive is empty") {
+TEST_CASE("empty archive restarts from x0") {
   const GridArchive archive = make_archive(2);
   ImprovementEmitterConfig config = make_config(4, RankerKind::kTwoStageImprovement);
   config.x0 = Eigen::Vector2d(1.5, -0.5);
@@ -146,7 +145,7 @@ TEST_CASE("emitter restarts from x0 while the archive is empty") {
   CHECK(emitter.cma_es().mean() == Eigen::Vector2d(1.5, -0.5));
 }
 
-TEST_CASE("emitter keeps going while solutions enter") {
+TEST_CASE("no restart while solutions enter") {
   const GridArchive archive = make_archive(2);
   ImprovementEmitter emitter(archive, make_config(4, RankerKind::kTwoStageImprovement), 3, 0);
   RowMatrixXf batch(4, 2);
@@ -204,7 +203,7 @@ TEST_CASE("emitter config is validated") {
   CHECK(ImprovementEmitter(archive, config, 1, 0).batch_size() == 7);  // 4 + floor(3 ln 3)
 }
 
-TEST_CASE("emitter samples depend on seed and stream only") {
+TEST_CASE("emitter samples follow seed and stream") {
   const GridArchive archive = make_archive(4);
   const ImprovementEmitterConfig config = make_config(6, RankerKind::kTwoStageImprovement);
   const std::vector<ImprovementEmitter> emitters =
@@ -224,4 +223,46 @@ TEST_CASE("emitter samples depend on seed and stream only") {
   CHECK(a != b);
   CHECK_THROWS_AS(lsi::qd::make_improvement_emitters(archive, config, 0, 42),
                   std::invalid_argument);
+}
+
+TEST_CASE("selection and restart rule names") {
+  using lsi::qd::RestartRule;
+  using lsi::qd::SelectionRule;
+  CHECK(std::string(to_string(SelectionRule::kFilter)) == "filter");
+  CHECK(std::string(to_string(SelectionRule::kMu)) == "mu");
+  CHECK(std::string(to_string(RestartRule::kNoImprovement)) == "no_improvement");
+  CHECK(std::string(to_string(RestartRule::kBasic)) == "basic");
+  CHECK(lsi::qd::parse_selection_rule("mu") == SelectionRule::kMu);
+  CHECK(lsi::qd::parse_selection_rule("filter") == SelectionRule::kFilter);
+  CHECK(lsi::qd::parse_restart_rule("basic") == RestartRule::kBasic);
+  CHECK(lsi::qd::parse_restart_rule("no_improvement") == RestartRule::kNoImprovement);
+  CHECK_THROWS_AS(lsi::qd::parse_selection_rule("all"), std::invalid_argument);
+  CHECK_THROWS_AS(lsi::qd::parse_restart_rule("never"), std::invalid_argument);
+}
+
+TEST_CASE("mu selection takes the top half") {
+  const GridArchive archive = make_archive(3);
+  ImprovementEmitterConfig config = make_config(7, RankerKind::kTwoStageImprovement);
+  config.selection_rule = lsi::qd::SelectionRule::kMu;
+  ImprovementEmitter emitter(archive, config, 1, 0);
+  RowMatrixXf batch(7, 3);
+  emitter.ask(batch);
+  emitter.tell(hand_made_batch(), 0);
+  CHECK(emitter.last_parents() == std::vector<int>{3, 1, 6});
+}
+
+TEST_CASE("basic restart rule ignores no improvement") {
+  const GridArchive archive = make_archive(2);
+  ImprovementEmitterConfig config = make_config(4, RankerKind::kTwoStageImprovement);
+  config.selection_rule = lsi::qd::SelectionRule::kMu;
+  config.restart_rule = lsi::qd::RestartRule::kBasic;
+  ImprovementEmitter emitter(archive, config, 3, 0);
+  RowMatrixXf batch(4, 2);
+  emitter.ask(batch);
+
+  const AddStatus kNot = AddStatus::kNotAdded;
+  emitter.tell(make_add_result({kNot, kNot, kNot, kNot}, {0.0, -1.0, -2.0, -3.0}), 0);
+  CHECK(emitter.restarts() == 0);
+  CHECK(emitter.last_parents() == std::vector<int>{0, 1});
+  CHECK(emitter.cma_es().n_evaluations() == 4);
 }

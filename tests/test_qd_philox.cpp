@@ -61,8 +61,8 @@ TEST_CASE("fill_normal matches repeated normal calls") {
 }
 
 TEST_CASE("normal draws have standard moments") {
-  // 200,000 draws: standard errors are 0.0022 for the mean, 0.0032 for the second moment,
-  // 0.0087 for the third and 0.022 for the fourth; the bounds are about 5 standard errors.
+  // With 200,000 draws the standard errors are 0.0022 for the mean, 0.0032 for the second
+  // moment, 0.0087 for the third and 0.022 for the fourth. Each bound is about 5 of them.
   PhiloxStream stream(17, 0);
   const int n = 200000;
   double sum = 0.0;
@@ -83,7 +83,7 @@ TEST_CASE("normal draws have standard moments") {
   CHECK(std::abs(sum4 / n - 3.0) < 0.11);
 }
 
-TEST_CASE("uniform_below stays in range and is uniform") {
+TEST_CASE("uniform_below is uniform in range") {
   PhiloxStream stream(23, 0);
   CHECK_THROWS_AS(stream.uniform_below(0), std::invalid_argument);
   CHECK(stream.uniform_below(1) == 0);

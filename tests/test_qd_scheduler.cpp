@@ -21,7 +21,9 @@ using lsi::qd::Scheduler;
 
 constexpr int kSolutionDim = 6;
 
-GridArchive make_archive() { return GridArchive(kSolutionDim, {20, 20}, {{-6.0, 6.0}, {-6.0, 6.0}}); }
+GridArchive make_archive() {
+  return GridArchive(kSolutionDim, {20, 20}, {{-6.0, 6.0}, {-6.0, 6.0}});
+}
 
 ImprovementEmitterConfig make_config(int batch_size) {
   ImprovementEmitterConfig config;
@@ -47,7 +49,8 @@ void evaluate(const RowMatrixXf& solutions, Eigen::VectorXd& objectives, RowMatr
 // Runs n_iterations of CMA-ME with 3 emitters of 8 solutions and returns the archive.
 GridArchive run_cma_me(std::uint64_t seed, int n_iterations) {
   GridArchive archive = make_archive();
-  Scheduler scheduler(archive, lsi::qd::make_improvement_emitters(archive, make_config(8), 3, seed));
+  Scheduler scheduler(archive,
+                      lsi::qd::make_improvement_emitters(archive, make_config(8), 3, seed));
   Eigen::VectorXd objectives;
   RowMatrixXd measures;
   for (int i = 0; i < n_iterations; ++i) {
@@ -83,8 +86,9 @@ TEST_CASE("scheduler rejects emitters of another archive") {
   GridArchive archive = make_archive();
   const GridArchive other = make_archive();
   CHECK_THROWS_AS(Scheduler(archive, {}), std::invalid_argument);
-  CHECK_THROWS_AS(Scheduler(archive, lsi::qd::make_improvement_emitters(other, make_config(4), 1, 1)),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      Scheduler(archive, lsi::qd::make_improvement_emitters(other, make_config(4), 1, 1)),
+      std::invalid_argument);
 }
 
 TEST_CASE("scheduler batch stacks the emitter batches") {
@@ -130,7 +134,7 @@ TEST_CASE("scheduler records iterations and evaluations") {
   }
 }
 
-TEST_CASE("CMA-ME run is deterministic bit for bit") {
+TEST_CASE("CMA-ME run is bit-exact") {
   const GridArchive a = run_cma_me(123, 60);
   const GridArchive b = run_cma_me(123, 60);
   const GridArchive c = run_cma_me(124, 60);

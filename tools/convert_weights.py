@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Convert a PyTorch state_dict (.pth) of one of our networks to a safetensors weight file.
 
     tools/convert_weights.py --network lenet5 mnist_classifier.pth lenet5.safetensors
@@ -16,6 +16,7 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import sys
 import tempfile
 import zipfile
@@ -154,6 +155,15 @@ _ALLOWED_GLOBALS = {
         ("torch", name): _StorageType(name=name, dtype_name=dtype_name)
         for name, dtype_name in _STORAGE_DTYPE_NAMES.items()
     },
+}
+
+
+# Opcodes that build objects a state_dict does not contain: out-of-band buffers (protocol 5),
+# the copyreg extension registry, and instances of classes.
+_REJECTED_OPCODES = {
+    "BYTEARRAY8", "NEXT_BUFFER", "READONLY_BUFFER",
+    "EXT1", "EXT2", "EXT4",
+    "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX",
 }
 
 
@@ -321,11 +331,23 @@ def _open_archive(path):
         raise ConversionError(f"{path}: could not open the file: {error.strerror}") from None
 
 
+def _check_opcodes(pickle_bytes):
+    """Parse the whole opcode stream without running it, and reject opcodes a state_dict never
+    uses. The protocol-5 buffer opcodes matter most: on truncated input, CPython 3.11's C
+    unpickler prints an unraisable SystemError for them, and a state_dict has no out-of-band
+    buffers."""
+    for opcode, _, position in pickletools.genops(pickle_bytes):
+        if opcode.name in _REJECTED_OPCODES:
+            raise ConversionError(f"the pickle uses opcode {opcode.name} at byte {position}, "
+                                  "which a state_dict never needs")
+
+
 def _load_state_dict(archive, path):
     """Unpickle the state_dict of an open .pth archive: {key: _Tensor}, plus a storage reader."""
     top = _find_pickle_entry(archive, path)
     pickle_bytes = _read_entry(archive, f"{top}/data.pkl", MAX_PICKLE_BYTES, path)
     try:
+        _check_opcodes(pickle_bytes)
         state_dict = _StateDictUnpickler(io.BytesIO(pickle_bytes)).load()
     except ConversionError as error:
         raise ConversionError(f"{path}: {error}") from None

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Write tests/data/reference.safetensors: PyTorch's outputs of the three networks.
 
 Usage: /usr/bin/python3 tools/make_reference.py [--weights DIR] [--out FILE]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Train the project's default weights: the tutorial's MLP GAN and a LeNet-5, on MNIST.
 
 Usage (Debian's python3-torch; run by hand, never from the tests):
