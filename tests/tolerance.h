@@ -37,7 +37,8 @@ inline Comparison compare_arrays(const std::string& label, const float* actual,
     }
     const double abs_error = std::fabs(a - e);
     result.max_abs_error = std::max(result.max_abs_error, abs_error);
-    result.max_rel_error = std::max(result.max_rel_error, abs_error / std::max(std::fabs(e), abs_tolerance));
+    const double rel_error = abs_error / std::max(std::fabs(e), abs_tolerance);
+    result.max_rel_error = std::max(result.max_rel_error, rel_error);
     if (abs_error > abs_tolerance) {
       if (result.n_mismatches < kPrintedMismatches) {
         std::printf("  %s[%zu]: got %.9g, expected %.9g\n", label.c_str(), i, a, e);
