@@ -16,6 +16,21 @@ namespace {
 // Rows below which splitting a batch across threads costs more than it saves (an estimate).
 constexpr int kMinRowsPerThread = 16;
 
+// Buffers of one thread's share of a batch, kept between calls so that the hot path allocates
+// nothing once the batch size has been seen.
+struct EvaluationWorkspace {
+  LeakyMlp::Workspace generator;
+  LeNet5::Workspace lenet5;
+  RowMatrix logits;      // rows x P
+  RowMatrix normalized;  // rows x P
+  RowMatrix log_probs;   // rows x K
+};
+
+EvaluationWorkspace& thread_workspace() {
+  thread_local EvaluationWorkspace workspace;
+  return workspace;
+}
+
 // Runs fn(begin, end) over [0, n_rows) in contiguous chunks, one per OpenMP thread.
 template <typename Fn>
 void for_row_chunks(int n_rows, Fn fn) {
@@ -74,25 +89,24 @@ void CpuBackend::evaluate_rows(const float* latents, int begin, int end, int dig
   if (n_rows <= 0) return;
 
   // Generator up to its last pre-activation.
+  EvaluationWorkspace& ws = thread_workspace();
   ConstRowMatrixMap z(latents + static_cast<size_t>(begin) * kLatentDim, n_rows, kLatentDim);
-  RowMatrix logits;
-  generator_->forward_logits(z, logits);
+  generator_->forward_logits(z, ws.logits, ws.generator);
 
   // tanh, the [0, 1] image, the measures and LeNet-5's input in one pass per image.
-  RowMatrix normalized(n_rows, kPixels);
+  ws.normalized.resize(n_rows, kPixels);
   for (int r = 0; r < n_rows; ++r) {
     float* image01 = out.images.data() + static_cast<size_t>(begin + r) * kPixels;
-    const PixelMeasures m = pixel_measures(logits.row(r).data(), kPixels, image01,
-                                           normalized.row(r).data());
+    const PixelMeasures m = pixel_measures(ws.logits.row(r).data(), kPixels, image01,
+                                           ws.normalized.row(r).data());
     out.boldness[begin + r] = m.boldness;
     out.lightness[begin + r] = m.lightness;
   }
 
   // Objective: the classifier's probability of the digit.
-  RowMatrix log_probs;
-  lenet5_->forward(normalized, log_probs);
+  lenet5_->forward(ws.normalized, ws.log_probs, ws.lenet5);
   for (int r = 0; r < n_rows; ++r) {
-    out.objectives[begin + r] = std::exp(log_probs(r, digit));
+    out.objectives[begin + r] = std::exp(ws.log_probs(r, digit));
   }
 }
 

@@ -19,7 +19,8 @@ Generator Generator::load(const std::string& path) {
 }
 
 void Generator::forward(const Eigen::Ref<const RowMatrix>& latents, RowMatrix& images) const {
-  forward_logits(latents, images);
+  LeakyMlp::Workspace workspace;
+  forward_logits(latents, images, workspace);
   images = images.unaryExpr([](float v) { return std::tanh(v); });
 }
 

@@ -20,8 +20,9 @@ class Generator {
 
   // Writes the last layer's pre-activation (B x P) for latents (B x Z). Its tanh is the image in
   // [-1, 1]; the caller applies it so that it can compute the measures in the same pass.
-  void forward_logits(const Eigen::Ref<const RowMatrix>& latents, RowMatrix& logits) const {
-    mlp_.forward(latents, logits);
+  void forward_logits(const Eigen::Ref<const RowMatrix>& latents, RowMatrix& logits,
+                      LeakyMlp::Workspace& workspace) const {
+    mlp_.forward(latents, logits, workspace);
   }
 
   // Writes images (B x P) in [-1, 1], as PyTorch's generator does.

@@ -34,16 +34,24 @@ LeakyMlp LeakyMlp::load(const std::string& path, const std::vector<std::string>&
   return mlp;
 }
 
-void LeakyMlp::forward(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out) const {
-  RowMatrix hidden_a = in;
-  RowMatrix hidden_b;
+void LeakyMlp::forward(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out,
+                       Workspace& workspace) const {
   const size_t n_layers = layers_.size();
-  for (size_t i = 0; i + 1 < n_layers; ++i) {
-    layers_[i].forward(hidden_a, hidden_b);
-    leaky_relu_inplace(hidden_b, kLeakySlope);
-    hidden_a.swap(hidden_b);
+  if (n_layers == 1) {
+    layers_[0].forward(in, out);
+    return;
   }
-  layers_[n_layers - 1].forward(hidden_a, out);
+  layers_[0].forward_leaky_relu(in, workspace.hidden_a, kLeakySlope);
+  for (size_t i = 1; i + 1 < n_layers; ++i) {
+    layers_[i].forward_leaky_relu(workspace.hidden_a, workspace.hidden_b, kLeakySlope);
+    workspace.hidden_a.swap(workspace.hidden_b);
+  }
+  layers_[n_layers - 1].forward(workspace.hidden_a, out);
+}
+
+void LeakyMlp::forward(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out) const {
+  Workspace workspace;
+  forward(in, out, workspace);
 }
 
 }  // namespace lsi

@@ -20,7 +20,15 @@ class LeakyMlp {
   static LeakyMlp load(const std::string& path, const std::vector<std::string>& prefixes,
                        const std::vector<int>& widths);
 
+  // Hidden activations of one forward pass, reused across calls to avoid allocations.
+  struct Workspace {
+    RowMatrix hidden_a;
+    RowMatrix hidden_b;
+  };
+
   // out (B x last width) = the last layer's pre-activation for in (B x first width).
+  void forward(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out,
+               Workspace& workspace) const;
   void forward(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out) const;
 
   const std::vector<Linear>& layers() const { return layers_; }

@@ -25,10 +25,21 @@ void Linear::forward(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out) cons
   out.rowwise() += bias;
 }
 
-void leaky_relu_inplace(RowMatrix& x, float negative_slope) {
-  x = x.unaryExpr([negative_slope](float v) { return v >= 0.0f ? v : v * negative_slope; });
-}
+void Linear::forward_leaky_relu(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out,
+                                float negative_slope) const {
+  out.resize(in.rows(), n_out());
+  out.noalias() = in * weight_t;
 
-void relu_inplace(RowMatrix& x) { x = x.cwiseMax(0.0f); }
+  // Bias and activation in one pass over the product.
+  const int n_cols = n_out();
+  const float* b = bias.data();
+  for (Eigen::Index r = 0; r < out.rows(); ++r) {
+    float* row = out.row(r).data();
+    for (int c = 0; c < n_cols; ++c) {
+      const float v = row[c] + b[c];
+      row[c] = v >= 0.0f ? v : v * negative_slope;
+    }
+  }
+}
 
 }  // namespace lsi

@@ -1,4 +1,5 @@
-// A fully connected layer, y = x W^T + b, as PyTorch's nn.Linear stores it.
+// A fully connected layer, y = x W^T + b, as PyTorch's nn.Linear stores it, with the bias and the
+// activation applied in one pass after the product.
 #pragma once
 
 #include <string>
@@ -10,7 +11,7 @@
 namespace lsi {
 
 struct Linear {
-  RowMatrix weight_t;     // in x out: PyTorch's weight (out x in), transposed once at load
+  RowMatrix weight_t;       // in x out: PyTorch's weight (out x in), transposed once at load
   Eigen::RowVectorXf bias;  // out
 
   int n_in() const { return static_cast<int>(weight_t.rows()); }
@@ -24,10 +25,15 @@ struct Linear {
 
   // out (B x out) = in (B x in) W^T + b, with no activation.
   void forward(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out) const;
-};
 
-// Activations applied in place after a layer's product.
-void leaky_relu_inplace(RowMatrix& x, float negative_slope);
-void relu_inplace(RowMatrix& x);
+  // out = LeakyReLU(in W^T + b) with the given negative slope.
+  void forward_leaky_relu(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out,
+                          float negative_slope) const;
+
+  // out = ReLU(in W^T + b).
+  void forward_relu(const Eigen::Ref<const RowMatrix>& in, RowMatrix& out) const {
+    forward_leaky_relu(in, out, 0.0f);
+  }
+};
 
 }  // namespace lsi

@@ -431,6 +431,10 @@ def _write_atomically(path, data):
     try:
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as temporary:
             temporary.write(data)
+        # NamedTemporaryFile creates the file private (0600); give it the usual mode instead.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary.name, 0o666 & ~umask)
         os.replace(temporary.name, path)
     except OSError as error:
         raise ConversionError(f"{path}: could not write the output: {error.strerror}") from None

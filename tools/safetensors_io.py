@@ -9,27 +9,15 @@ import struct
 
 import numpy as np
 
+from convert_weights import safetensors_bytes
+
 
 def write_safetensors(path, tensors, metadata=None):
-    """Write {name: array} as F32 tensors, names sorted, header padded to 8 bytes."""
-    header = {}
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        data = np.ascontiguousarray(tensors[name], dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(np.shape(tensors[name])),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    header_bytes = json.dumps(header, separators=(",", ":")).encode()
-    header_bytes += b" " * (-len(header_bytes) % 8)
+    """Write {name: array} as F32 tensors in convert_weights.py's layout."""
+    arrays = {name: np.asarray(value, dtype=np.float32) for name, value in tensors.items()}
+    metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(header_bytes)))
-        f.write(header_bytes)
-        for blob in blobs:
-            f.write(blob)
+        f.write(safetensors_bytes(arrays, metadata))
 
 
 def read_safetensors(path):

@@ -10,7 +10,7 @@ The GAN recipe is the tutorial's: latent size 128, images scaled to [-1, 1], BCE
 generator's weights (decay 0.999) and judge both generators every --eval-every steps with the
 pyribs LeNet-5 on 4,096 fixed standard-normal latents: the mean top-class probability, and the
 share of those latents whose top class is each digit. The best generator that passes both
-thresholds is kept; training stops early once one passes with the margin of --stop-mean and
+thresholds is kept (written to weights/ as soon as it is found); training stops early once one passes with the margin of --stop-mean and
 --stop-share. Outputs go to weights/ as .pth and are converted to .safetensors.
 """
 
@@ -57,6 +57,19 @@ def convert(network, pth_path):
     out_path = pth_path.with_suffix(".safetensors")
     subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "convert_weights.py"),
                     "--network", network, str(pth_path), str(out_path)], check=True)
+
+
+def save_gan(best, history, args):
+    """Write the chosen generator and its discriminator as .pth and .safetensors."""
+    WEIGHTS_DIR.mkdir(exist_ok=True)
+    torch.save(best["state"], WEIGHTS_DIR / "generator.pth")
+    torch.save(best["discriminator"], WEIGHTS_DIR / "discriminator.pth")
+    with open(WEIGHTS_DIR / "gan_training.json", "w") as f:
+        json.dump({"seed": args.seed, "batch_size": args.batch_size,
+                   "ema_decay": args.ema_decay, "chosen": best["record"],
+                   "judge_latent_seed": JUDGE_LATENT_SEED, "history": history}, f, indent=1)
+    convert("generator", WEIGHTS_DIR / "generator.pth")
+    convert("discriminator", WEIGHTS_DIR / "discriminator.pth")
 
 
 def train_gan(args):
@@ -123,6 +136,8 @@ def train_gan(args):
             if passes and (best is None or mean_prob > best["record"]["mean_top_prob"]):
                 best = {"record": record, "state": copy.deepcopy(candidate.state_dict()),
                         "discriminator": copy.deepcopy(discriminator.state_dict())}
+                # Saved at once, so that stopping the training never loses the best so far.
+                save_gan(best, history, args)
         generator.train()
 
         if best is not None and best["record"]["mean_top_prob"] >= args.stop_mean \
@@ -133,15 +148,7 @@ def train_gan(args):
         print("no generator passed the thresholds (mean >= 0.90, every digit >= 4 %)")
         return 1
 
-    WEIGHTS_DIR.mkdir(exist_ok=True)
-    torch.save(best["state"], WEIGHTS_DIR / "generator.pth")
-    torch.save(best["discriminator"], WEIGHTS_DIR / "discriminator.pth")
-    with open(WEIGHTS_DIR / "gan_training.json", "w") as f:
-        json.dump({"seed": args.seed, "batch_size": args.batch_size,
-                   "ema_decay": args.ema_decay, "chosen": best["record"],
-                   "judge_latent_seed": JUDGE_LATENT_SEED, "history": history}, f, indent=1)
-    convert("generator", WEIGHTS_DIR / "generator.pth")
-    convert("discriminator", WEIGHTS_DIR / "discriminator.pth")
+    save_gan(best, history, args)
     print("chosen:", json.dumps(best["record"]))
     return 0
 
@@ -189,7 +196,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     gan = sub.add_parser("gan", help="train the generator and discriminator")
-    gan.add_argument("--max-steps", type=int, default=60000)
+    gan.add_argument("--max-steps", type=int, default=40000)
     gan.add_argument("--batch-size", type=int, default=64)
     gan.add_argument("--seed", type=int, default=0)
     gan.add_argument("--ema-decay", type=float, default=0.999)
