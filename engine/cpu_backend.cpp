@@ -89,24 +89,24 @@ void CpuBackend::evaluate_rows(const float* latents, int begin, int end, int dig
   if (n_rows <= 0) return;
 
   // Generator up to its last pre-activation.
-  EvaluationWorkspace& ws = thread_workspace();
+  EvaluationWorkspace& workspace = thread_workspace();
   ConstRowMatrixMap z(latents + static_cast<size_t>(begin) * kLatentDim, n_rows, kLatentDim);
-  generator_->forward_logits(z, ws.logits, ws.generator);
+  generator_->forward_logits(z, workspace.logits, workspace.generator);
 
   // tanh, the [0, 1] image, the measures and LeNet-5's input in one pass per image.
-  ws.normalized.resize(n_rows, kPixels);
+  workspace.normalized.resize(n_rows, kPixels);
   for (int r = 0; r < n_rows; ++r) {
     float* image01 = out.images.data() + static_cast<size_t>(begin + r) * kPixels;
-    const PixelMeasures m = pixel_measures(ws.logits.row(r).data(), kPixels, image01,
-                                           ws.normalized.row(r).data());
+    const PixelMeasures m = pixel_measures(workspace.logits.row(r).data(), kPixels, image01,
+                                           workspace.normalized.row(r).data());
     out.boldness[begin + r] = m.boldness;
     out.lightness[begin + r] = m.lightness;
   }
 
   // Objective: the classifier's probability of the digit.
-  lenet5_->forward(ws.normalized, ws.log_probs, ws.lenet5);
+  lenet5_->forward(workspace.normalized, workspace.log_probs, workspace.lenet5);
   for (int r = 0; r < n_rows; ++r) {
-    out.objectives[begin + r] = std::exp(ws.log_probs(r, digit));
+    out.objectives[begin + r] = std::exp(workspace.log_probs(r, digit));
   }
 }
 

@@ -1,13 +1,40 @@
 // CMA-ES updates, each labelled with its equation in Hansen's tutorial (arXiv:1604.00772).
 #include "qd/cma_es.h"
 
+#include <lapack.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace lsi::qd {
+namespace {
+
+static_assert(std::is_same_v<lapack_int, int>, "eigen_iwork_ assumes 32-bit LAPACK integers");
+
+#ifdef LSI_HAVE_OPENBLAS
+extern "C" void openblas_set_num_threads(int n_threads);
+#endif
+
+// Pins OpenBLAS to one thread, once per process. OpenBLAS splits its work, and so its rounding,
+// by thread count, so without this a seed's run would depend on the core count and on
+// OPENBLAS_NUM_THREADS.
+void use_single_threaded_lapack() {
+#ifdef LSI_HAVE_OPENBLAS
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+#endif
+}
+
+// True when every entry is finite: 0 * x is NaN for an infinite or NaN x and +-0 otherwise, and
+// the sum is a vectorised reduction, unlike Eigen 3.4's allFinite().
+bool all_finite(const Eigen::MatrixXd& matrix) { return (matrix.array() * 0.0).sum() == 0.0; }
+
+}  // namespace
 
 const char* to_string(CmaStopReason reason) {
   switch (reason) {
@@ -59,7 +86,7 @@ CmaParameters CmaEs::compute_parameters(int solution_dim, int mu) {
 }
 
 CmaEs::CmaEs(int solution_dim, int batch_size, double sigma0)
-    : n_(solution_dim), lambda_(batch_size), sigma0_(sigma0), eigen_solver_(solution_dim) {
+    : n_(solution_dim), lambda_(batch_size), sigma0_(sigma0) {
   if (n_ <= 0) {
     throw std::invalid_argument("CmaEs: solution_dim must be positive, got " + std::to_string(n_));
   }
@@ -83,6 +110,13 @@ CmaEs::CmaEs(int solution_dim, int batch_size, double sigma0)
   const CmaParameters default_params = compute_parameters(n_, lambda_ / 2);
   lazy_gap_evals_ = 0.5 * n * lambda_ / ((default_params.c1 + default_params.cmu) * n * n);
 
+  // dsyevd's workspace for eigenvectors: 1 + 6n + 2n^2 doubles and 3 + 5n integers.
+  eigen_work_.resize(1 + 6 * static_cast<std::size_t>(n_) + 2 * static_cast<std::size_t>(n_) * n_);
+  eigen_iwork_.resize(3 + 5 * static_cast<std::size_t>(n_));
+
+  C_.resize(n_, n_);
+  B_.resize(n_, n_);
+  BD_.resize(n_, n_);
   reset(Eigen::VectorXd::Zero(n_));
 }
 
@@ -95,34 +129,50 @@ void CmaEs::reset(const Eigen::Ref<const Eigen::VectorXd>& x0) {
   sigma_ = sigma0_;
   pc_ = Eigen::VectorXd::Zero(n_);
   ps_ = Eigen::VectorXd::Zero(n_);
-  C_ = Eigen::MatrixXd::Identity(n_, n_);
-  B_ = Eigen::MatrixXd::Identity(n_, n_);
+
+  // C = B = BD = I. setZero() is a vectorised fill, which Identity() is not in Eigen 3.4.
+  for (Eigen::MatrixXd* identity : {&C_, &B_, &BD_}) {
+    identity->setZero();
+    identity->diagonal().setOnes();
+  }
   D_ = Eigen::VectorXd::Ones(n_);
-  BD_ = Eigen::MatrixXd::Identity(n_, n_);
-  invsqrtC_ = Eigen::MatrixXd::Identity(n_, n_);
+  eigensystem_is_identity_ = true;
   counteval_ = 0;
   eigeneval_ = 0;
 }
 
 void CmaEs::update_eigensystem() {
   eigeneval_ = counteval_;
-  if (!C_.allFinite()) {
+  if (!all_finite(C_)) {
     return;  // check_stop() reports kNonFinite; the last decomposition stays in use.
   }
 
   // Enforce exact symmetry, then clamp eigenvalues to positive before taking square roots;
   // a clamped eigenvalue makes the condition number exceed kMaxConditionNumber.
+  // LAPACK's dsyevd (divide and conquer) overwrites its input with the eigenvectors and returns
+  // the eigenvalues in ascending order.
+  // NOTE: OpenBLAS picks its kernels for the CPU at run time, so one binary can give another
+  // run for the same seed on another CPU type. It did under valgrind, which emulates a
+  // different CPU than the host's.
   C_ = 0.5 * (C_ + C_.transpose()).eval();
-  eigen_solver_.compute(C_);
-  if (eigen_solver_.info() != Eigen::Success) {
+  use_single_threaded_lapack();
+  Eigen::MatrixXd& eigenvectors = eigen_scratch_;
+  eigenvectors = C_;
+  Eigen::VectorXd& eigenvalues = eigenvalues_scratch_;
+  eigenvalues.resize(n_);
+  const lapack_int n = n_;
+  const auto n_work = static_cast<lapack_int>(eigen_work_.size());
+  const auto n_iwork = static_cast<lapack_int>(eigen_iwork_.size());
+  lapack_int info = 0;
+  LAPACK_dsyevd("V", "L", &n, eigenvectors.data(), &n, eigenvalues.data(), eigen_work_.data(),
+                &n_work, eigen_iwork_.data(), &n_iwork, &info);
+  if (info != 0) {
     return;
   }
-  const Eigen::VectorXd eigenvalues =
-      eigen_solver_.eigenvalues().cwiseMax(std::numeric_limits<double>::min());
-  B_ = eigen_solver_.eigenvectors();
-  D_ = eigenvalues.cwiseSqrt();
+  B_.swap(eigenvectors);
+  D_ = eigenvalues.cwiseMax(std::numeric_limits<double>::min()).cwiseSqrt();
   BD_ = B_ * D_.asDiagonal();
-  invsqrtC_ = B_ * D_.cwiseInverse().asDiagonal() * B_.transpose();
+  eigensystem_is_identity_ = false;
 }
 
 void CmaEs::ask(PhiloxStream& stream, RowMatrixXd& solutions) {
@@ -132,10 +182,16 @@ void CmaEs::ask(PhiloxStream& stream, RowMatrixXd& solutions) {
 
   // Eqs. 38-40: z_k ~ N(0, I), y_k = B D z_k, x_k = mean + sigma * y_k. The normal draws fill
   // z row by row, so solution k uses draws k*n .. k*n + n - 1 of the stream.
+  // Until the first eigendecomposition after a reset BD = I, and sigma * z is exactly what the
+  // product would give.
   z_.resize(lambda_, n_);
   stream.fill_normal(z_.data(), z_.size());
   solutions.resize(lambda_, n_);
-  solutions.noalias() = sigma_ * (z_ * BD_.transpose());
+  if (eigensystem_is_identity_) {
+    solutions.noalias() = sigma_ * z_;
+  } else {
+    solutions.noalias() = sigma_ * (z_ * BD_.transpose());
+  }
   solutions.rowwise() += mean_.transpose();
 }
 
@@ -178,8 +234,14 @@ void CmaEs::tell(const Eigen::Ref<const RowMatrixXd>& solutions,
   // Eq. 42: mean <- mean + c_m * sigma * y_w, with c_m = 1.
   mean_ += sigma_ * y_w;
 
-  // Eq. 43: ps <- (1 - cs) ps + sqrt(cs (2 - cs) mueff) C^(-1/2) y_w.
-  ps_ = (1.0 - cs) * ps_ + std::sqrt(cs * (2.0 - cs) * mueff) * (invsqrtC_ * y_w);
+  // Eq. 43: ps <- (1 - cs) ps + sqrt(cs (2 - cs) mueff) C^(-1/2) y_w, with
+  // C^(-1/2) y_w = B (D^-1 .* (B^T y_w)): two matrix-vector products per update are cheaper
+  // than forming C^(-1/2) = B D^-1 B^T, an n^3 product, at every eigendecomposition.
+  Eigen::VectorXd invsqrtC_y_w = y_w;
+  if (!eigensystem_is_identity_) {
+    invsqrtC_y_w = B_ * (B_.transpose() * y_w).cwiseQuotient(D_);
+  }
+  ps_ = (1.0 - cs) * ps_ + std::sqrt(cs * (2.0 - cs) * mueff) * invsqrtC_y_w;
 
   // hsig stalls the pc update while ||ps|| is large, with the tutorial's test
   // ||ps|| / sqrt(1 - (1 - cs)^(2 (g + 1))) < (1.4 + 2 / (n + 1)) chiN, where g + 1 is the
@@ -209,7 +271,7 @@ void CmaEs::tell(const Eigen::Ref<const RowMatrixXd>& solutions,
 
 CmaStopReason CmaEs::check_stop(
     const Eigen::Ref<const Eigen::MatrixXd>& ranking_values_sorted) const {
-  if (!std::isfinite(sigma_) || !mean_.allFinite() || !C_.allFinite() || !D_.allFinite()) {
+  if (!std::isfinite(sigma_) || !mean_.allFinite() || !all_finite(C_) || !D_.allFinite()) {
     return CmaStopReason::kNonFinite;
   }
   if (condition_number() > kMaxConditionNumber) {

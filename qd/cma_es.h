@@ -7,7 +7,6 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 #include <cstdint>
 #include <vector>
 
@@ -61,7 +60,9 @@ class CmaEs {
 
   // Samples lambda solutions x = mean + sigma * B * (D .* z), z standard normal, as one
   // (lambda x n) matrix product. Updates the eigendecomposition of C first when more than
-  // lazy_gap_evals() evaluations have passed since the last one.
+  // lazy_gap_evals() evaluations have passed since the last one. The decomposition is LAPACK's
+  // dsyevd; when that comes from OpenBLAS, the first one sets OpenBLAS to one thread for the
+  // whole process.
   //   solutions (lambda x n), resized if needed
   void ask(PhiloxStream& stream, RowMatrixXd& solutions);
 
@@ -112,15 +113,20 @@ class CmaEs {
   Eigen::VectorXd pc_;
   Eigen::VectorXd ps_;
   Eigen::MatrixXd C_;
-  Eigen::MatrixXd B_;         // eigenvectors of C, one per column
-  Eigen::VectorXd D_;         // square roots of the eigenvalues of C
-  Eigen::MatrixXd BD_;        // B * diag(D), the sampling transform
-  Eigen::MatrixXd invsqrtC_;  // C^(-1/2) = B * diag(1 / D) * B^T
+  Eigen::MatrixXd B_;   // eigenvectors of C, one per column
+  Eigen::VectorXd D_;   // square roots of the eigenvalues of C, ascending
+  Eigen::MatrixXd BD_;  // B * diag(D), the sampling transform
+  // True from a reset until the first eigendecomposition, while B = BD = I and D = 1, so that
+  // ask() and tell() can skip their products with B.
+  bool eigensystem_is_identity_ = true;
   std::int64_t counteval_ = 0;
   std::int64_t eigeneval_ = 0;  // counteval_ at the last eigendecomposition
 
   // Scratch reused across calls.
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen_solver_;
+  Eigen::MatrixXd eigen_scratch_;        // (n x n) dsyevd's input, then its eigenvectors
+  Eigen::VectorXd eigenvalues_scratch_;  // (n,)
+  std::vector<double> eigen_work_;       // dsyevd's workspace
+  std::vector<int> eigen_iwork_;         // dsyevd's integer workspace
   RowMatrixXd z_;               // (lambda x n) standard normal draws
   RowMatrixXd weighted_steps_;  // (mu x n) rows sqrt(w_i) * y_i for the rank-mu update
 };

@@ -1,6 +1,8 @@
 // Scheduler: batch assembly, one archive add per iteration and the ask/tell order checks.
 #include "qd/scheduler.h"
 
+#include <exception>
+
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -25,15 +27,34 @@ Scheduler::Scheduler(GridArchive& archive, std::vector<ImprovementEmitter> emitt
   solutions_.resize(n_rows, archive.solution_dim());
 }
 
+template <typename Fn>
+void Scheduler::for_each_emitter(Fn fn) {
+  // Between two archive adds the emitters are independent: each has its own CMA-ES state and
+  // random stream and only reads the archive. So they run in parallel on OpenMP's threads, in any
+  // order, with the same results as one after another. The first exception is rethrown here.
+  const auto n_emitters = static_cast<std::int64_t>(emitters_.size());
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1) if (n_emitters > 1)
+  for (std::int64_t e = 0; e < n_emitters; ++e) {
+    try {
+      fn(static_cast<std::size_t>(e));
+    } catch (...) {
+#pragma omp critical(lsi_qd_scheduler_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 const RowMatrixXf& Scheduler::ask() {
   if (awaiting_tell_) {
     throw std::logic_error(
         "Scheduler::ask called twice without tell; pass the objectives and measures of the "
         "previous batch to tell() first");
   }
-  for (std::size_t e = 0; e < emitters_.size(); ++e) {
+  for_each_emitter([this](std::size_t e) {
     emitters_[e].ask(solutions_.middleRows(first_rows_[e], emitters_[e].batch_size()));
-  }
+  });
   awaiting_tell_ = true;
   return solutions_;
 }
@@ -58,9 +79,7 @@ void Scheduler::tell(const Eigen::Ref<const Eigen::VectorXd>& objectives,
 
   // One archive add for the whole batch, then each emitter reads its slice of the result.
   archive_->add(solutions_, objectives, measures, iterations_ + 1, add_result_);
-  for (std::size_t e = 0; e < emitters_.size(); ++e) {
-    emitters_[e].tell(add_result_, first_rows_[e]);
-  }
+  for_each_emitter([this](std::size_t e) { emitters_[e].tell(add_result_, first_rows_[e]); });
 
   awaiting_tell_ = false;
   ++iterations_;

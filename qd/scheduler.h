@@ -54,6 +54,10 @@ class Scheduler {
   const AddResult& last_add_result() const { return add_result_; }
 
  private:
+  // Calls fn(e) for every emitter index e, in parallel across OpenMP threads.
+  template <typename Fn>
+  void for_each_emitter(Fn fn);
+
   GridArchive* archive_;
   std::vector<ImprovementEmitter> emitters_;
   std::vector<std::int64_t> first_rows_;  // first batch row of each emitter

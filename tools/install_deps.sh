@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages that lsi-cuda needs to build and test, as root or with sudo.
-# With --with-torch it also installs PyTorch and a fast BLAS, which only the training, reference
-# and comparison scripts under tools/ and bench/ need.
+# With --with-torch it also installs PyTorch, which only the training, reference and comparison
+# scripts under tools/ and bench/ need.
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libeigen3-dev doctest-dev libcli11-dev nlohmann-json3-dev
+  libeigen3-dev liblapacke-dev libopenblas-dev doctest-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev libssl-dev libcairo2-dev
   python3 python3-numpy
 )
