@@ -1,7 +1,10 @@
 // Backend selection.
 #include "app/make_backend.h"
 
+#include <cstdio>
 #include <stdexcept>
+
+#include "app/backend_check.h"
 
 #ifdef LSI_HAVE_CUDA
 #include "kernels/cuda_backend.h"
@@ -31,7 +34,13 @@ std::unique_ptr<Backend> make_backend(const std::string& device, const WeightPat
   }
   if (!usable) return std::make_unique<CpuBackend>(paths);
 #ifdef LSI_HAVE_CUDA
-  return std::make_unique<CudaBackend>(paths);
+  // The GPU evaluator must agree with the CPU on a small batch before anything trusts it.
+  std::unique_ptr<Backend> cuda = std::make_unique<CudaBackend>(paths);
+  const std::string disagreement = disagreement_with_cpu(*cuda, paths);
+  if (disagreement.empty()) return cuda;
+  if (device == "cuda") throw std::runtime_error("--device cuda: " + disagreement);
+  std::fprintf(stderr, "lsi-cuda: warning: %s; using the CPU\n", disagreement.c_str());
+  return std::make_unique<CpuBackend>(paths);
 #else
   return nullptr;  // unreachable: cuda_available() is false without CUDA
 #endif
