@@ -131,10 +131,10 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--ranker", config->ranker, "2imp (status, then improvement) or imp")
       ->capture_default_str();
   cmd->add_option("--cells", [config](const CLI::results_t& values) {
-        if (values.size() != 2) return false;
-        config->n_cells_boldness = std::stoi(values[0]);
-        config->n_cells_lightness = std::stoi(values[1]);
-        return true;
+        // CLI11 reports a false return as "Could not convert" with the values given.
+        return values.size() == 2 &&
+               CLI::detail::lexical_cast(values[0], config->n_cells_boldness) &&
+               CLI::detail::lexical_cast(values[1], config->n_cells_lightness);
       }, "archive cells along boldness and lightness")
       ->expected(2)
       ->type_name("INT INT")

@@ -113,7 +113,8 @@ void LeNet5::convolve(const float* image, float* features) const {
       store_vector(row + 16, acc2);
       if (y % 2 == 0) continue;
       for (int x = 0; x < kPool1Side; ++x) {
-        const float m = max4(rows[0][2 * x], rows[0][2 * x + 1], rows[1][2 * x], rows[1][2 * x + 1]);
+        const float m =
+            max4(rows[0][2 * x], rows[0][2 * x + 1], rows[1][2 * x], rows[1][2 * x + 1]);
         pooled1[c][y / 2][x] = std::max(m, 0.0f);
       }
     }

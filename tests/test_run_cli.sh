@@ -70,6 +70,8 @@ expect_rejected "--sigma0" --sigma0 -0.5
 expect_rejected "--sigma0" --sigma0 nan
 expect_rejected "--ranker" --ranker best
 expect_rejected "--cells" --cells 0 10
+expect_rejected "--cells" --cells abc 10
+expect_rejected "--digit" --digit eight
 expect_rejected "--device" --device tpu
 expect_rejected "--weights" --weights "$work/no-such-folder"
 mkdir -p "$work/empty-weights"

@@ -263,7 +263,8 @@ TEST_CASE("field of wrong type") {
 
 TEST_CASE("wrong dtype rejected") {
   check_rejected(frame("{" + entry("fc.weight", "[2, 3]", 0, 12, "F16") + "}", std::string(12, 0)),
-                 {"tensor \"fc.weight\" has dtype \"F16\"", "only F32", "tools/convert_weights.py"});
+                 {"tensor \"fc.weight\" has dtype \"F16\"", "only F32",
+                  "tools/convert_weights.py"});
 }
 
 TEST_CASE("negative dimension rejected") {
