@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@
 #include "app/make_backend.h"
 #include "engine/flop_count.h"
 
+#ifdef LSI_HAVE_CUDA
+#include "kernels/cuda_bench.h"
+#endif
+
 namespace lsi {
 
 namespace {
@@ -19,7 +24,8 @@ namespace {
 struct BenchOptions {
   std::string weights_dir;
   std::string device = "auto";
-  std::vector<int> batches = {150, 1024, 4096};
+  std::vector<int> batches;  // empty: the device's defaults below
+  std::string precision = "fp32";
   double min_seconds = 2.0;
   int loop_iterations = 300;
   bool skip_loop = false;
@@ -69,12 +75,49 @@ double time_evaluator(Backend& backend, int n_batch, double min_seconds) {
   return static_cast<double>(n_evaluations) / elapsed_s;
 }
 
+#ifdef LSI_HAVE_CUDA
+// The CUDA evaluator's figures: device time (CUDA events, latents already on the GPU) and
+// end-to-end time (host copies included), with TFLOP/s against the H200's FP32 peak.
+void bench_cuda(const WeightPaths& paths, const std::vector<int>& batches,
+                const std::string& precision, bool json) {
+  for (const CudaBenchResult& r : bench_cuda_evaluator(paths, batches, precision)) {
+    if (json) {
+      std::printf("{\"device\": \"cuda\", \"what\": \"evaluator\", \"batch\": %d, "
+                  "\"evals_per_second\": %.1f, \"gflops\": %.2f, \"precision\": \"%s\", "
+                  "\"end_to_end_evals_per_second\": %.1f, \"fraction_of_fp32_peak\": %.4f}\n",
+                  r.n_batch, r.device_evals_per_s, 1e3 * r.device_tflops, r.precision.c_str(),
+                  r.end_to_end_evals_per_s, r.fraction_of_fp32_peak);
+    } else {
+      std::printf("cuda evaluator batch %6d (%s): %12.0f evaluations/s on the device, %7.2f "
+                  "TFLOP/s (%.1f %% of FP32 peak); %12.0f end to end\n",
+                  r.n_batch, r.precision.c_str(), r.device_evals_per_s, r.device_tflops,
+                  100.0 * r.fraction_of_fp32_peak, r.end_to_end_evals_per_s);
+    }
+  }
+  std::fflush(stdout);
+}
+#endif
+
 void run_bench(const BenchOptions& options) {
-  std::unique_ptr<Backend> backend =
-      make_backend(options.device, WeightPaths::in_folder(options.weights_dir));
-  for (int n_batch : options.batches) {
-    const double rate = time_evaluator(*backend, n_batch, options.min_seconds);
-    print_result({backend->name(), "evaluator", n_batch, rate}, options.json);
+  const WeightPaths paths = WeightPaths::in_folder(options.weights_dir);
+  std::unique_ptr<Backend> backend = make_backend(options.device, paths);
+  const bool on_gpu = backend->name() == "cuda";
+  std::vector<int> batches = options.batches;
+  if (batches.empty()) {
+    batches = on_gpu ? std::vector<int>{150, 4096, 65536} : std::vector<int>{150, 1024, 4096};
+  }
+  if (options.precision != "fp32" && !on_gpu) {
+    throw std::invalid_argument("--precision " + options.precision + " needs the CUDA backend");
+  }
+
+#ifdef LSI_HAVE_CUDA
+  if (on_gpu) bench_cuda(paths, batches, options.precision, options.json);
+#endif
+  if (!on_gpu) {
+    for (int n_batch : batches) {
+      const double rate = time_evaluator(*backend, n_batch, options.min_seconds);
+      print_result({backend->name(), "evaluator", n_batch, rate}, options.json);
+    }
   }
   if (options.skip_loop) return;
 
@@ -99,9 +142,14 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--device", options->device, "cpu, cuda, or auto (the GPU when usable)")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--batch", options->batches, "evaluator batch sizes to time")
-      ->capture_default_str()
+  cmd->add_option("--batch", options->batches,
+                  "evaluator batch sizes to time (default 150 1024 4096 on the CPU, "
+                  "150 4096 65536 on a GPU)")
       ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--precision", options->precision,
+                  "fp32, or tf32 (tensor cores for the linear layers; CUDA only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "tf32"}));
   cmd->add_option("--min-seconds", options->min_seconds, "time each figure for at least this")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 600.0));
