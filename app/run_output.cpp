@@ -48,20 +48,25 @@ std::string date_time_now() {
 std::string create_output_dir(const std::string& requested) {
   if (!requested.empty()) {
     const fs::path dir(requested);
-    if (fs::exists(dir) && (!fs::is_directory(dir) || !fs::is_empty(dir))) {
+    if (dir.has_parent_path()) fs::create_directories(dir.parent_path());
+    // create_directory returns false when the folder was already there, so of two runs given
+    // the same --out at once only the first may use it (or a folder that is empty).
+    const bool created = fs::create_directory(dir);
+    if (!created && (!fs::is_directory(dir) || !fs::is_empty(dir))) {
       throw std::runtime_error("output folder " + requested +
                                " already exists and is not empty; choose another --out");
     }
-    fs::create_directories(dir);
     return dir.string();
   }
 
+  // Two runs started in the same second get different folders: each claims its name by
+  // creating it, and moves to the next suffix if another run created it first.
+  fs::create_directories("runs");
   const std::string base = "runs/" + date_time_now();
   std::string candidate = base;
-  for (int suffix = 2; fs::exists(candidate); ++suffix) {
+  for (int suffix = 2; !fs::create_directory(candidate); ++suffix) {
     candidate = base + "-" + std::to_string(suffix);
   }
-  fs::create_directories(candidate);
   return candidate;
 }
 

@@ -68,6 +68,10 @@ const LeNet5& CpuBackend::lenet5() const {
 }
 
 void CpuBackend::evaluate(const float* latents, int n_batch, int digit, Evaluation& out) {
+  if (n_batch < 0) {
+    throw std::invalid_argument("evaluate: n_batch must not be negative, got " +
+                                std::to_string(n_batch));
+  }
   if (digit < 0 || digit >= kClasses) {
     throw std::invalid_argument("evaluate: digit must be in 0..9, got " + std::to_string(digit));
   }
@@ -111,6 +115,10 @@ void CpuBackend::evaluate_rows(const float* latents, int begin, int end, int dig
 }
 
 void CpuBackend::discriminate(const float* images01, int n_batch, float* scores) {
+  if (n_batch < 0) {
+    throw std::invalid_argument("discriminate: n_batch must not be negative, got " +
+                                std::to_string(n_batch));
+  }
   const Discriminator& net = discriminator();
   for_row_chunks(n_batch, [&](int begin, int end) {
     ConstRowMatrixMap x(images01 + static_cast<size_t>(begin) * kPixels, end - begin, kPixels);
@@ -120,6 +128,10 @@ void CpuBackend::discriminate(const float* images01, int n_batch, float* scores)
 }
 
 void CpuBackend::classify(const float* images01, int n_batch, float* log_probs) {
+  if (n_batch < 0) {
+    throw std::invalid_argument("classify: n_batch must not be negative, got " +
+                                std::to_string(n_batch));
+  }
   const LeNet5& net = lenet5();
   for_row_chunks(n_batch, [&](int begin, int end) {
     ConstRowMatrixMap x(images01 + static_cast<size_t>(begin) * kPixels, end - begin, kPixels);

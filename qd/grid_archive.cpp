@@ -132,8 +132,9 @@ void GridArchive::add(const Eigen::Ref<const RowMatrixXf>& solutions,
   for (Eigen::Index i = 0; i < n_batch; ++i) {
     const double objective = objectives[i];
     if (!std::isfinite(objective) || !row_is_finite(measures, i)) {
+      // The lowest value, so that a rejected solution ranks below every finite one.
       result.status[i] = AddStatus::kNotAdded;
-      result.value[i] = 0.0;
+      result.value[i] = -std::numeric_limits<double>::infinity();
       batch_cells_[i] = -1;
       ++rejected_non_finite_;
       continue;

@@ -58,7 +58,7 @@ class GridArchive {
   // objective enters, and ties go to the earliest in batch order. As in pyribs, the statuses
   // and values of the others still describe their comparison with the pre-batch elite.
   // A solution whose objective or any measure is NaN or infinite never enters; it gets
-  // kNotAdded with value 0 and is counted in rejected_non_finite().
+  // kNotAdded with value -infinity and is counted in rejected_non_finite().
   //   solutions  (B x S)
   //   objectives (B)
   //   measures   (B x M)

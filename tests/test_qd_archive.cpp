@@ -202,7 +202,7 @@ TEST_CASE("non-finite objectives and measures are rejected") {
   for (int i = 0; i < 6; ++i) {
     CAPTURE(i);
     CHECK(result.status[i] == AddStatus::kNotAdded);
-    CHECK(result.value[i] == 0.0);
+    CHECK(result.value[i] == -kInf);
   }
   CHECK(result.status[6] == AddStatus::kNew);
   CHECK(archive.rejected_non_finite() == 6);
