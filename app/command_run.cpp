@@ -64,10 +64,13 @@ void run_search_command(RunConfig config) {
   ProgressDisplay display;
   const SearchOutcome outcome = search.run(
       *backend, interrupt_requested, [&](std::int64_t iteration, double elapsed_s) {
+        // The archive's statistics cost a pass over its elites, so only when they are shown.
+        const bool last = iteration == config.n_iterations;
+        if (!display.is_due(elapsed_s, last)) return;
         const ProgressRow row = search.progress_row(elapsed_s);
         display.update({iteration, config.n_iterations, row.evaluations, elapsed_s, row.coverage,
                         row.qd_score},
-                       iteration == config.n_iterations);
+                       last);
       });
   display.finish();
 

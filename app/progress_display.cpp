@@ -31,9 +31,13 @@ std::string format_duration(double seconds) {
 ProgressDisplay::ProgressDisplay(double plain_interval_s)
     : is_terminal_(isatty(STDERR_FILENO) != 0), interval_s_(plain_interval_s) {}
 
-void ProgressDisplay::update(const ProgressSnapshot& s, bool force) {
+bool ProgressDisplay::is_due(double elapsed_s, bool force) const {
   const double interval_s = is_terminal_ ? kTerminalInterval_s : interval_s_;
-  if (!force && s.elapsed_s - last_shown_s_ < interval_s) return;
+  return force || elapsed_s - last_shown_s_ >= interval_s;
+}
+
+void ProgressDisplay::update(const ProgressSnapshot& s, bool force) {
+  if (!is_due(s.elapsed_s, force)) return;
   last_shown_s_ = s.elapsed_s;
 
   const double fraction =

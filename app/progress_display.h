@@ -21,6 +21,10 @@ class ProgressDisplay {
   // `plain_interval_s`: seconds between lines when stderr is not a terminal.
   explicit ProgressDisplay(double plain_interval_s = 5.0);
 
+  // Whether update() at elapsed_s would show anything, so that callers can skip computing a
+  // snapshot that would not be shown.
+  bool is_due(double elapsed_s, bool force = false) const;
+
   // Shows the snapshot if enough time has passed since the last one (always when `force`).
   void update(const ProgressSnapshot& snapshot, bool force = false);
 
