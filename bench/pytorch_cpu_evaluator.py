@@ -24,20 +24,13 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 import models  # noqa: E402
-from safetensors_io import read_safetensors  # noqa: E402
 
 DIGIT = 8
 MIN_SECONDS = 2.0
 
 
-def load_module(module, path):
-    tensors, _ = read_safetensors(path)
-    module.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
-    return module.eval()
-
-
 def evaluate(generator, lenet, latents):
-    """The evaluator's outputs: objectives, boldness, lightness (and the images)."""
+    """Compute the evaluator's objectives, boldness and lightness for a batch of latents."""
     images01 = (generator(latents) + 1) / 2
     flat = images01.view(len(latents), -1)
     bold = flat >= 0.5
@@ -82,8 +75,8 @@ def main():
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    generator = load_module(models.Generator(), args.weights / "generator.safetensors")
-    lenet = load_module(models.lenet5(), args.weights / "lenet5.safetensors")
+    generator = models.load_safetensors(models.Generator(), args.weights / "generator.safetensors")
+    lenet = models.load_safetensors(models.lenet5(), args.weights / "lenet5.safetensors")
 
     torch_rates = {b: [] for b in args.batches}
     lsi_rates = {b: [] for b in args.batches}

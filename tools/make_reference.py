@@ -19,18 +19,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mnist_idx  # noqa: E402
 import models  # noqa: E402
-from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+from safetensors_io import write_safetensors  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 N_REAL_DIGITS = 100
 FORMAT_VERSION = "1"
-
-
-def load_module(module, path):
-    tensors, _ = read_safetensors(path)
-    module.load_state_dict({name: torch.from_numpy(value.copy())
-                            for name, value in tensors.items()})
-    return module.eval()
 
 
 def sha256_of(path):
@@ -66,9 +59,9 @@ def main():
 
     paths = {name: args.weights / f"{name}.safetensors"
              for name in ("generator", "discriminator", "lenet5")}
-    generator = load_module(models.Generator(), paths["generator"])
-    discriminator = load_module(models.Discriminator(), paths["discriminator"])
-    lenet = load_module(models.lenet5(), paths["lenet5"])
+    generator = models.load_safetensors(models.Generator(), paths["generator"])
+    discriminator = models.load_safetensors(models.Discriminator(), paths["discriminator"])
+    lenet = models.load_safetensors(models.lenet5(), paths["lenet5"])
 
     test_images, test_labels = mnist_idx.load_test_set()
     real01 = torch.from_numpy(test_images[:N_REAL_DIGITS].astype(np.float32) / 255.0)

@@ -7,6 +7,8 @@ generator main.0/2/4/6, discriminator main.0/3/6/9, LeNet-5 0/3/7/9/11.
 import torch
 from torch import nn
 
+from safetensors_io import read_safetensors
+
 LATENT_DIM = 128
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -64,3 +66,11 @@ def load_pyribs_classifier(path):
     model = lenet5()
     model.load_state_dict(torch.load(path, map_location="cpu"))
     return model.eval()
+
+
+def load_safetensors(module, path):
+    """Load a weight file written by convert_weights.py into `module`, in eval mode."""
+    tensors, _ = read_safetensors(path)
+    module.load_state_dict({name: torch.from_numpy(value.copy())
+                            for name, value in tensors.items()})
+    return module.eval()

@@ -22,7 +22,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import models  # noqa: E402
 import train_models  # noqa: E402
-from safetensors_io import read_safetensors  # noqa: E402
 
 GRID_SIDE = 8
 SCALE = 2  # each MNIST pixel becomes SCALE x SCALE pixels
@@ -53,10 +52,8 @@ def main():
     parser.add_argument("--judge", type=Path, default=train_models.DEFAULT_JUDGE)
     args = parser.parse_args()
 
-    generator = models.Generator()
-    tensors, _ = read_safetensors(args.weights / "generator.safetensors")
-    generator.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
-    generator.eval()
+    generator = models.load_safetensors(models.Generator(),
+                                        args.weights / "generator.safetensors")
     latents = train_models.judge_latents()
 
     with torch.no_grad():
