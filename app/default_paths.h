@@ -1,4 +1,4 @@
-// Where the program looks for its default weights.
+// The location of the default weights.
 #pragma once
 
 #include <cstdlib>

@@ -1,4 +1,4 @@
-// Ctrl-C during a run: the first SIGINT asks the loop to stop after the current iteration, so
+// Ctrl-C during a run: the first SIGINT requests that the loop stop after the current iteration, so
 // the results found so far are still written; a second one ends the program at once.
 #pragma once
 

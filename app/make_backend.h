@@ -13,7 +13,7 @@ namespace lsi {
 // CPU). Throws std::runtime_error with the reason when "cuda" is asked for and cannot be had.
 std::unique_ptr<Backend> make_backend(const std::string& device, const WeightPaths& paths);
 
-// Whether this build has the CUDA backend and a usable GPU; `reason` says why not.
+// Whether this build has the CUDA backend and a usable GPU. When not, `reason` receives why.
 bool cuda_available(std::string* reason);
 
 }  // namespace lsi

@@ -8,8 +8,8 @@ namespace lsi {
 
 namespace {
 
-// Limits that keep one run's memory and time within reason; a grid of 2,000 x 2,000 cells holds
-// 4 M elites of 128 floats, 2 GiB.
+// Limits that keep one run's memory and time within reason. A grid of 2,000 x 2,000 cells
+// contains up to 4 M elites of 128 floats, 2 GiB.
 constexpr int kMaxCellsPerMeasure = 2000;
 constexpr int kMaxEmitters = 100000;
 constexpr int kMaxBatchSize = 100000;

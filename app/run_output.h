@@ -1,4 +1,4 @@
-// What `lsi-cuda run` writes: archive.csv, summary.json, progress.csv and the three pictures.
+// The files of `lsi-cuda run`: archive.csv, summary.json, progress.csv and the three pictures.
 #pragma once
 
 #include <string>

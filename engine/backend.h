@@ -15,7 +15,7 @@ constexpr int kImageSide = 28;
 constexpr int kPixels = kImageSide * kImageSide;
 constexpr int kClasses = 10;
 
-// What the evaluator returns for a batch of latents.
+// The evaluator's outputs for a batch of latents.
 struct Evaluation {
   std::vector<float> images;      // B x P, x = (G(z) + 1) / 2 in [0, 1]
   std::vector<float> objectives;  // B, probability that LeNet-5 gives the digit
@@ -34,7 +34,7 @@ class Backend {
   // Evaluates latents (B x Z) for `digit` in 0..9 into `out`, resizing its vectors to B.
   virtual void evaluate(const float* latents, int n_batch, int digit, Evaluation& out) = 0;
 
-  // Scores images01 (B x P, in [0, 1]) with the discriminator, which sees 2x - 1 in [-1, 1].
+  // Scores images01 (B x P, in [0, 1]) with the discriminator, whose input is 2x - 1 in [-1, 1].
   virtual void discriminate(const float* images01, int n_batch, float* scores) = 0;
 
   // LeNet-5's log-probabilities (B x K) of images01 (B x P, in [0, 1]); normalises them first.
