@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/bench_loop.h"
+#include "app/run_config.h"
 #include "app/commands.h"
 #include "app/default_paths.h"
 #include "app/make_backend.h"
@@ -27,7 +28,9 @@ struct BenchOptions {
   std::vector<int> batches;  // empty: the device's defaults below
   std::string precision = "fp32";
   double min_seconds = 2.0;
-  int loop_iterations = 300;
+  // Search loops to time, as EMITTERSxBATCH: the tutorial's and a configuration that fills a GPU.
+  std::vector<std::string> loops = {"5x30", "100x64"};
+  long long loop_iterations = 0;  // 0: as many as fit in min_seconds
   bool skip_loop = false;
   bool json = false;
 };
@@ -75,6 +78,38 @@ double time_evaluator(Backend& backend, int n_batch, double min_seconds) {
   return static_cast<double>(n_evaluations) / elapsed_s;
 }
 
+// Parses "EMITTERSxBATCH", e.g. "5x30"; throws std::invalid_argument otherwise.
+LoopBenchConfig parse_loop_spec(const std::string& spec) {
+  LoopBenchConfig config;
+  char trailing = 0;
+  const int n_parsed = std::sscanf(spec.c_str(), "%dx%d%c", &config.n_emitters,
+                                   &config.batch_size, &trailing);
+  if (n_parsed != 2 || config.n_emitters < 1 || config.batch_size < 2) {
+    throw std::invalid_argument("--loop " + spec +
+                                ": expected EMITTERSxBATCH with at least 1 emitter and a batch "
+                                "of at least 2, e.g. 5x30");
+  }
+  return config;
+}
+
+void print_loop_result(const LoopBenchResult& r, bool json) {
+  const double gflops = r.evals_per_second * kFlopsPerEvaluation / 1e9;
+  if (json) {
+    std::printf("{\"device\": \"%s\", \"what\": \"loop\", \"emitters\": %d, "
+                "\"batch_size\": %d, \"batch\": %d, \"iterations\": %lld, "
+                "\"evals_per_second\": %.1f, \"gflops\": %.2f, \"evaluator_share\": %.4f}\n",
+                r.search_device, r.n_emitters, r.batch_size, r.n_batch, r.n_iterations,
+                r.evals_per_second, gflops, r.evaluator_share);
+  } else {
+    std::printf("%-4s loop %dx%d  batch %6d: %10.0f evaluations/s, %7.1f GFLOP/s "
+                "(%lld iterations); evaluator %.1f %%, search %.1f %%\n",
+                r.search_device, r.n_emitters, r.batch_size, r.n_batch, r.evals_per_second,
+                gflops, r.n_iterations, 100.0 * r.evaluator_share,
+                100.0 * (1.0 - r.evaluator_share));
+  }
+  std::fflush(stdout);
+}
+
 #ifdef LSI_HAVE_CUDA
 // The CUDA evaluator's figures: device time (CUDA events, latents already on the GPU) and
 // end-to-end time (host copies included), with TFLOP/s against the H200's FP32 peak.
@@ -99,6 +134,13 @@ void bench_cuda(const WeightPaths& paths, const std::vector<int>& batches,
 #endif
 
 void run_bench(const BenchOptions& options) {
+  std::vector<LoopBenchConfig> loops;
+  for (const std::string& spec : options.skip_loop ? std::vector<std::string>{} : options.loops) {
+    loops.push_back(parse_loop_spec(spec));
+    loops.back().n_iterations = options.loop_iterations;
+    loops.back().min_seconds = options.min_seconds;
+  }
+
   const WeightPaths paths = WeightPaths::in_folder(options.weights_dir);
   std::unique_ptr<Backend> backend = make_backend(options.device, paths);
   const bool on_gpu = backend->name() == "cuda";
@@ -119,13 +161,8 @@ void run_bench(const BenchOptions& options) {
       print_result({backend->name(), "evaluator", n_batch, rate}, options.json);
     }
   }
-  if (options.skip_loop) return;
-
-  const LoopBenchResult loop = time_search_loop(*backend, options.loop_iterations);
-  print_result({backend->name(), "loop", loop.n_batch, loop.evals_per_second}, options.json);
-  if (!options.json) {
-    std::printf("loop split: evaluator %.1f %%, search (ask, tell, archive) %.1f %%\n",
-                100.0 * loop.evaluator_share, 100.0 * (1.0 - loop.evaluator_share));
+  for (const LoopBenchConfig& loop : loops) {
+    print_loop_result(time_search_loop(*backend, paths, loop), options.json);
   }
 }
 
@@ -135,7 +172,7 @@ void add_bench_command(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
   options->weights_dir = default_weights_dir();
   CLI::App* cmd = app.add_subcommand(
-      "bench", "Measure evaluations/s of the evaluator and of the tutorial's search loop");
+      "bench", "Measure evaluations/s of the evaluator and of whole search loops");
   cmd->add_option("--weights", options->weights_dir, "folder with the three weight files")
       ->capture_default_str()
       ->check(CLI::ExistingDirectory);
@@ -153,10 +190,13 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--min-seconds", options->min_seconds, "time each figure for at least this")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 600.0));
+  cmd->add_option("--loop", options->loops,
+                  "search loops to time, as EMITTERSxBATCH (on a GPU the whole loop runs there)")
+      ->capture_default_str();
   cmd->add_option("--loop-iterations", options->loop_iterations,
-                  "iterations of the 5 x 30 search loop to time")
+                  "iterations of each loop to time; 0 times each for --min-seconds")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(CLI::Range(0LL, 100000000LL));
   cmd->add_flag("--no-loop", options->skip_loop, "time the evaluator only");
   cmd->add_flag("--json", options->json,
                 "one JSON object per line: device, what, batch, evals_per_second, gflops");

@@ -51,23 +51,25 @@ void run_search_command(RunConfig config) {
                                    std::pair{"lenet5", paths.lenet5}}) {
     checksums[name] = WeightFile::load(path).sha256();
   }
-  Search search(config);
+  std::unique_ptr<Search> search = make_search(config, *backend, paths);
   const std::string out_dir = create_output_dir(config.out_dir);
-  std::fprintf(stderr, "lsi-cuda run: digit %d, %lld iterations of %d x %d on %s, seed %llu\n",
+  std::fprintf(stderr,
+               "lsi-cuda run: digit %d, %lld iterations of %d x %d, search on %s, evaluator on "
+               "%s, seed %llu\n",
                config.digit, static_cast<long long>(config.n_iterations), config.n_emitters,
-               config.batch_size, backend->name().c_str(),
+               config.batch_size, search->device().c_str(), backend->name().c_str(),
                static_cast<unsigned long long>(config.seed));
   std::fprintf(stderr, "writing results to %s/\n", out_dir.c_str());
 
   // The search, with progress on stderr; Ctrl-C stops it after the current iteration.
   install_interrupt_handler();
   ProgressDisplay display;
-  const SearchOutcome outcome = search.run(
-      *backend, interrupt_requested, [&](std::int64_t iteration, double elapsed_s) {
+  const SearchOutcome outcome = search->run(
+      interrupt_requested, [&](std::int64_t iteration, double elapsed_s) {
         // The archive's statistics cost a pass over its elites, so only when they are shown.
         const bool last = iteration == config.n_iterations;
         if (!display.is_due(elapsed_s, last)) return;
-        const ProgressRow row = search.progress_row(elapsed_s);
+        const ProgressRow row = search->progress_row(elapsed_s);
         display.update({iteration, config.n_iterations, row.evaluations, elapsed_s, row.coverage,
                         row.qd_score},
                        last);
@@ -75,12 +77,13 @@ void run_search_command(RunConfig config) {
   display.finish();
 
   // Results: the archive with its discriminator scores, the statistics, the pictures.
-  const EliteImages elites = render_elites(search.archive(), *backend, config.digit);
-  write_archive_csv(out_dir + "/archive.csv", search.archive(), elites);
+  const qd::GridArchive& archive = search->archive();
+  const EliteImages elites = render_elites(archive, *backend, config.digit);
+  write_archive_csv(out_dir + "/archive.csv", archive, elites);
   write_progress_csv(out_dir + "/progress.csv", outcome.progress);
-  write_pictures(out_dir, search.archive(), elites, config.digit);
+  write_pictures(out_dir, archive, elites, config.digit);
 
-  const qd::ArchiveStats stats = search.archive().stats();
+  const qd::ArchiveStats stats = archive.stats();
   const double evals_per_second =
       outcome.elapsed_s > 0.0 ? outcome.evaluations / outcome.elapsed_s : 0.0;
   nlohmann::json summary = {
@@ -94,12 +97,13 @@ void run_search_command(RunConfig config) {
       {"qd_score", stats.qd_score},
       {"obj_max", stats.num_elites > 0 ? nlohmann::json(stats.obj_max) : nlohmann::json()},
       {"obj_mean", stats.num_elites > 0 ? nlohmann::json(stats.obj_mean) : nlohmann::json()},
-      {"restarts", search.total_restarts()},
-      {"restarts_per_emitter", search.restarts_per_emitter()},
-      {"rejected_non_finite", search.archive().rejected_non_finite()},
+      {"restarts", search->total_restarts()},
+      {"restarts_per_emitter", search->restarts_per_emitter()},
+      {"rejected_non_finite", archive.rejected_non_finite()},
       {"iterations_done", outcome.iterations_done},
       {"interrupted", outcome.interrupted},
       {"evaluator_seconds", outcome.evaluator_s},
+      {"search_device", search->device()},
       {"config", config_json(config, backend->name())},
       {"weights_sha256", checksums}};
   write_json(out_dir + "/summary.json", summary);

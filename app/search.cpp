@@ -3,6 +3,10 @@
 
 #include <chrono>
 
+#ifdef LSI_HAVE_CUDA
+#include "app/cuda_search.h"
+#endif
+
 #include "qd/improvement_emitter.h"
 #include "qd/ranker.h"
 
@@ -18,7 +22,24 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
-Search::Search(const RunConfig& config) : config_(config) {
+std::int64_t Search::total_restarts() {
+  std::int64_t total = 0;
+  for (const std::int64_t n : restarts_per_emitter()) total += n;
+  return total;
+}
+
+std::unique_ptr<Search> make_search(const RunConfig& config, Backend& backend,
+                                    const WeightPaths& paths) {
+#ifdef LSI_HAVE_CUDA
+  if (backend.name() == "cuda") return std::make_unique<CudaSearch>(config, paths);
+#else
+  (void)paths;
+#endif
+  return std::make_unique<CpuSearch>(config, backend);
+}
+
+CpuSearch::CpuSearch(const RunConfig& config, Backend& backend)
+    : config_(config), backend_(&backend) {
   archive_ = std::make_unique<qd::GridArchive>(
       kLatentDim, std::vector<int>{config.n_cells_boldness, config.n_cells_lightness},
       std::vector<std::pair<double, double>>{
@@ -35,8 +56,8 @@ Search::Search(const RunConfig& config) : config_(config) {
                                                config.seed));
 }
 
-SearchOutcome Search::run(Backend& backend, const std::function<bool()>& should_stop,
-                          const std::function<void(std::int64_t, double)>& on_progress) {
+SearchOutcome CpuSearch::run(const std::function<bool()>& should_stop,
+                             const std::function<void(std::int64_t, double)>& on_progress) {
   SearchOutcome outcome;
   const Clock::time_point start = Clock::now();
   Evaluation evaluation;
@@ -53,7 +74,7 @@ SearchOutcome Search::run(Backend& backend, const std::function<bool()>& should_
     // Ask, evaluate, tell.
     const qd::RowMatrixXf& latents = scheduler_->ask();
     const Clock::time_point evaluate_start = Clock::now();
-    backend.evaluate(latents.data(), n_batch, config_.digit, evaluation);
+    backend_->evaluate(latents.data(), n_batch, config_.digit, evaluation);
     outcome.evaluator_s += seconds_since(evaluate_start);
     for (int i = 0; i < n_batch; ++i) {
       objectives[i] = evaluation.objectives[i];
@@ -81,24 +102,18 @@ SearchOutcome Search::run(Backend& backend, const std::function<bool()>& should_
   return outcome;
 }
 
-ProgressRow Search::progress_row(double elapsed_s) const {
+ProgressRow CpuSearch::progress_row(double elapsed_s) {
   const qd::ArchiveStats stats = archive_->stats();
   return {scheduler_->iterations(), scheduler_->n_evaluations(), elapsed_s, stats.num_elites,
           stats.coverage, stats.qd_score, stats.obj_max, stats.obj_mean, total_restarts()};
 }
 
-std::vector<std::int64_t> Search::restarts_per_emitter() const {
+std::vector<std::int64_t> CpuSearch::restarts_per_emitter() {
   std::vector<std::int64_t> restarts;
   for (const qd::ImprovementEmitter& emitter : scheduler_->emitters()) {
     restarts.push_back(emitter.restarts());
   }
   return restarts;
-}
-
-std::int64_t Search::total_restarts() const {
-  std::int64_t total = 0;
-  for (std::int64_t n : restarts_per_emitter()) total += n;
-  return total;
 }
 
 }  // namespace lsi

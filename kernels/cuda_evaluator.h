@@ -42,6 +42,13 @@ class CudaEvaluator {
   void run_evaluate(int n_rows, int digit);
   cudaStream_t stream() const { return stream_.get(); }
 
+  // Where run_evaluate() writes its outputs (capacity rows each); valid until reserve() grows.
+  const float* d_objectives_out() const { return d_scalars_.data(); }
+  const float* d_boldness_out() const { return d_scalars_.data() + capacity_; }
+  const float* d_lightness_out() const {
+    return d_scalars_.data() + 2 * static_cast<size_t>(capacity_);
+  }
+
  private:
   const DeviceMlp& generator() const;
   const DeviceMlp& discriminator() const;

@@ -9,7 +9,7 @@ namespace lsi::qd {
 
 // status[i] and value[i] describe solution i of the batch (B entries each). The value is the
 // objective for kNew, the gain over the previous elite for kImproveExisting, and objective minus
-// the elite's objective for kNotAdded (0 when the solution was rejected as not finite).
+// the elite's objective for kNotAdded (-infinity when the solution was rejected as not finite).
 // GridArchive::add resizes both vectors, so reusing one AddResult avoids allocating per batch.
 struct AddResult {
   std::vector<AddStatus> status;

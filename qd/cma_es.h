@@ -87,6 +87,11 @@ class CmaEs {
   double sigma0() const { return sigma0_; }
   double lazy_gap_evals() const { return lazy_gap_evals_; }
   std::int64_t n_evaluations() const { return counteval_; }
+  // n_evaluations() at the last eigendecomposition (or attempt, when C was not finite).
+  std::int64_t eigen_evaluations() const { return eigeneval_; }
+  // True from a reset until the first eigendecomposition, while B = I and D = 1.
+  bool eigensystem_is_identity() const { return eigensystem_is_identity_; }
+  double chiN() const { return chiN_; }
 
   const Eigen::VectorXd& mean() const { return mean_; }
   double sigma() const { return sigma_; }

@@ -193,6 +193,54 @@ void GridArchive::clear() {
   rejected_non_finite_ = 0;
 }
 
+void GridArchive::assign(const std::vector<std::int64_t>& occupied_cells,
+                         const std::vector<double>& objectives_by_cell,
+                         const std::vector<double>& measures_by_cell,
+                         const std::vector<float>& solutions_by_cell,
+                         const std::vector<std::int64_t>& iterations_by_cell,
+                         std::int64_t rejected_non_finite) {
+  const auto n_cells = static_cast<std::size_t>(n_cells_);
+  if (objectives_by_cell.size() != n_cells || iterations_by_cell.size() != n_cells ||
+      measures_by_cell.size() != n_cells * measure_dim() ||
+      solutions_by_cell.size() != n_cells * solution_dim_) {
+    throw std::invalid_argument(
+        "GridArchive::assign: the per-cell arrays do not match the archive's " +
+        std::to_string(n_cells_) + " cells, " + std::to_string(measure_dim()) +
+        " measures and solution size " + std::to_string(solution_dim_));
+  }
+  if (rejected_non_finite < 0) {
+    throw std::invalid_argument("GridArchive::assign: negative rejected_non_finite count " +
+                                std::to_string(rejected_non_finite));
+  }
+
+  // Validate and mark the cells, then copy the arrays whole: unoccupied entries are unspecified.
+  clear();
+  for (const std::int64_t cell : occupied_cells) {
+    const bool inside = cell >= 0 && cell < n_cells_;
+    if (!inside || occupied_[cell]) {
+      clear();
+      throw std::invalid_argument("GridArchive::assign: cell " + std::to_string(cell) +
+                                  (inside ? " is listed twice" : " is outside the grid"));
+    }
+    bool finite = std::isfinite(objectives_by_cell[cell]);
+    for (int j = 0; j < measure_dim(); ++j) {
+      finite = finite && std::isfinite(measures_by_cell[cell * measure_dim() + j]);
+    }
+    if (!finite) {
+      clear();
+      throw std::invalid_argument("GridArchive::assign: cell " + std::to_string(cell) +
+                                  " has a non-finite objective or measure");
+    }
+    occupied_[cell] = 1;
+    occupied_cells_.push_back(cell);
+  }
+  objectives_ = objectives_by_cell;
+  measures_ = measures_by_cell;
+  solutions_ = solutions_by_cell;
+  iterations_ = iterations_by_cell;
+  rejected_non_finite_ = rejected_non_finite;
+}
+
 ArchiveStats GridArchive::stats() const {
   ArchiveStats stats;
   stats.num_elites = static_cast<std::int64_t>(occupied_cells_.size());

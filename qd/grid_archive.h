@@ -72,6 +72,19 @@ class GridArchive {
   // Empties every cell and resets the rejected_non_finite() counter.
   void clear();
 
+  // Replaces the whole contents with those of another store laid out as this archive's flat
+  // arrays (see the file comment), such as the device search's archive. occupied_cells lists the
+  // occupied cells in the order they were first filled; the per-cell arrays have an entry for
+  // every cell, and only the occupied cells' entries are read. Throws std::invalid_argument on a
+  // size mismatch, a cell outside the grid or listed twice, or a non-finite objective or
+  // measure, leaving the archive empty.
+  void assign(const std::vector<std::int64_t>& occupied_cells,
+              const std::vector<double>& objectives_by_cell,
+              const std::vector<double>& measures_by_cell,
+              const std::vector<float>& solutions_by_cell,
+              const std::vector<std::int64_t>& iterations_by_cell,
+              std::int64_t rejected_non_finite);
+
   ArchiveStats stats() const;
 
   // Draws n occupied cells uniformly with replacement, as pyribs's sample_elites does.

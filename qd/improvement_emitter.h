@@ -73,6 +73,8 @@ class ImprovementEmitter {
   int solution_dim() const { return cma_es_.solution_dim(); }
   const GridArchive& archive() const { return *archive_; }
   const CmaEs& cma_es() const { return cma_es_; }
+  const PhiloxStream& stream() const { return stream_; }
+  const Eigen::VectorXd& x0() const { return x0_; }
   RankerKind ranker() const { return ranker_; }
   SelectionRule selection_rule() const { return selection_rule_; }
   RestartRule restart_rule() const { return restart_rule_; }

@@ -52,6 +52,8 @@ class PhiloxStream {
   std::uint64_t seed() const { return seed_; }
   std::uint64_t stream_id() const { return stream_id_; }
   std::uint64_t n_blocks_used() const { return block_index_; }
+  // True when the last normal draw left the second value of its block for the next one.
+  bool has_spare_normal() const { return has_spare_normal_; }
 
  private:
   PhiloxKey key() const;

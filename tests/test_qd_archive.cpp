@@ -326,3 +326,52 @@ TEST_CASE("LSI-sized archive over many batches") {
   CHECK(archive.stats().num_elites == static_cast<std::int64_t>(cells_seen.size()));
   CHECK(archive.stats().num_elites > 1000);
 }
+
+TEST_CASE("assign copies another archive's contents, in fill order") {
+  GridArchive source(2, {3, 3}, {{0.0, 3.0}, {0.0, 3.0}});
+  AddResult result;
+  RowMatrixXf solutions(3, 2);
+  solutions << 1, 2, 3, 4, 5, 6;
+  Eigen::VectorXd objectives(3);
+  objectives << 0.5, kNaN, 0.7;
+  RowMatrixXd measures(3, 2);
+  measures << 2.5, 0.5, 1.5, 1.5, 0.5, 2.5;
+  source.add(solutions, objectives, measures, 4, result);
+
+  GridArchive copy(2, {3, 3}, {{0.0, 3.0}, {0.0, 3.0}});
+  copy.assign(source.occupied_cells(), source.objectives_by_cell(), source.measures_by_cell(),
+              source.solutions_by_cell(), source.iterations_by_cell(),
+              source.rejected_non_finite());
+  CHECK(copy.occupied_cells() == source.occupied_cells());
+  CHECK(copy.rejected_non_finite() == 1);
+  CHECK(copy.stats().qd_score == doctest::Approx(1.2));
+  for (const std::int64_t cell : source.occupied_cells()) {
+    CHECK(copy.elite(cell).objective == source.elite(cell).objective);
+    CHECK(copy.elite(cell).solution == source.elite(cell).solution);
+    CHECK(copy.elite(cell).measures == source.elite(cell).measures);
+    CHECK(copy.elite(cell).iteration == 4);
+  }
+  CHECK_FALSE(copy.is_occupied(4));
+}
+
+TEST_CASE("assign rejects bad cells and sizes and leaves the archive empty") {
+  GridArchive archive(1, {4}, {{0.0, 1.0}});
+  const std::vector<double> objectives(4, 1.0);
+  const std::vector<double> measures(4, 0.5);
+  const std::vector<float> solutions(4, 0.0f);
+  const std::vector<std::int64_t> iterations(4, 1);
+  CHECK_THROWS_AS(archive.assign({0, 0}, objectives, measures, solutions, iterations, 0),
+                  std::invalid_argument);
+  CHECK(archive.empty());
+  CHECK_THROWS_AS(archive.assign({4}, objectives, measures, solutions, iterations, 0),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(archive.assign({0}, {1.0}, measures, solutions, iterations, 0),
+                  std::invalid_argument);
+  std::vector<double> bad_objectives = objectives;
+  bad_objectives[2] = kInf;
+  CHECK_THROWS_AS(archive.assign({1, 2}, bad_objectives, measures, solutions, iterations, 0),
+                  std::invalid_argument);
+  CHECK(archive.empty());
+  archive.assign({3, 1}, objectives, measures, solutions, iterations, 2);
+  CHECK(archive.occupied_cells() == std::vector<std::int64_t>{3, 1});
+}

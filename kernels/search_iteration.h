@@ -1,0 +1,45 @@
+// One iteration of the device search, step by step, for any executor: CudaExecutor captures it
+// into DeviceSearch's CUDA graph, HostExecutor runs it in EmulatedSearch.
+#pragma once
+
+#include "kernels/search_archive_steps.h"
+#include "kernels/search_eigen_steps.h"
+#include "kernels/search_emitter_steps.h"
+#include "kernels/search_state.h"
+#include "kernels/search_stats_steps.h"
+
+namespace lsi::search {
+
+// Advances the iteration number that the archive stores with each elite that enters.
+struct NextIterationStep {
+  long long* iteration;  // (1)
+
+  LSI_HD void operator()(long long /*i*/) const { *iteration += 1; }
+};
+
+// Runs one iteration: ask (due eigendecompositions, then every emitter's batch), `evaluate`
+// (which must fill the evaluator's outputs from its latents, on the executor's stream), and
+// tell (one archive add for the whole batch, then every emitter's ranking, CMA-ES update, stop
+// tests and restarts), as qd::Scheduler does on the CPU.
+template <typename Executor, typename Evaluate>
+void run_iteration(const Executor& executor, const SearchViews& views, const Evaluate& evaluate) {
+  // Ask.
+  schedule_eigen(executor, views.emitters);
+  decompose_due(executor, views.eigen);
+  sample(executor, views.emitters);
+
+  evaluate();
+
+  // Tell.
+  add_batch(executor, views.archive, views.batch, views.add_result);
+  tell(executor, views.emitters, views.add_result.status, views.add_result.value);
+  executor.run_flat(NextIterationStep{views.iteration}, 1);
+}
+
+// Writes the archive's statistics into views.snapshot.
+template <typename Executor>
+void compute_snapshot(const Executor& executor, const SearchViews& views) {
+  executor.run_blocks(views.stats, 1);
+}
+
+}  // namespace lsi::search
