@@ -54,7 +54,15 @@ struct DeviceSearch::Impl {
       : config(checked(config)),
         layout(config),
         evaluator(search_networks(paths), MathPrecision::kFp32, layout.n_rows()),
-        executor(evaluator.stream()) {}
+        executor(evaluator.stream()),
+        eigen_executor(eigen_stream.get()),
+        slot_done(static_cast<std::size_t>(config.eigen_delay_iterations)) {}
+
+  // The eigensolver may still run on its stream; the memory must outlive it.
+  ~Impl() {
+    LSI_CUDA_CHECK_LOG(cudaStreamSynchronize(eigen_stream.get()));
+    LSI_CUDA_CHECK_LOG(cudaStreamSynchronize(stream()));
+  }
 
   cudaStream_t stream() const { return evaluator.stream(); }
 
@@ -69,6 +77,11 @@ struct DeviceSearch::Impl {
   search::SearchLayout layout;
   CudaEvaluator evaluator;
   search::CudaExecutor executor;
+  CudaStream eigen_stream;  // the deferred eigendecompositions, beside the loop
+  search::CudaExecutor eigen_executor;
+  CudaEvent iteration_done;          // recorded after each iteration on the loop's stream
+  std::vector<CudaEvent> slot_done;  // (d) recorded after each slot's decomposition
+  long long next_iteration = 1;      // the host's count, in step with views.iteration
   DeviceBuffer<unsigned char> memory;
   search::SearchViews views{};
   GraphPtr graph;
@@ -111,8 +124,22 @@ DeviceSearch::DeviceSearch(const DeviceSearchConfig& config, const WeightPaths& 
 DeviceSearch::~DeviceSearch() = default;
 
 void DeviceSearch::launch_iterations(std::int64_t n_iterations) {
+  Impl& s = *impl_;
+  const int n_slots = s.config.eigen_delay_iterations;
   for (std::int64_t i = 0; i < n_iterations; ++i) {
-    LSI_CUDA_CHECK(cudaGraphLaunch(impl_->graph_exec.get(), impl_->stream()));
+    // Iteration t commits slot t mod d, filled d iterations ago: its decomposition must be done.
+    const long long iteration = s.next_iteration++;
+    const int slot = search::eigen_slot_of(iteration, n_slots);
+    if (iteration > n_slots) {
+      LSI_CUDA_CHECK(cudaStreamWaitEvent(s.stream(), s.slot_done[slot].get(), 0));
+    }
+    LSI_CUDA_CHECK(cudaGraphLaunch(s.graph_exec.get(), s.stream()));
+
+    // Then the slot's new requests are decomposed beside the next iterations.
+    LSI_CUDA_CHECK(cudaEventRecord(s.iteration_done.get(), s.stream()));
+    LSI_CUDA_CHECK(cudaStreamWaitEvent(s.eigen_stream.get(), s.iteration_done.get(), 0));
+    search::decompose_slot(s.eigen_executor, s.views.eigen_slots, slot);
+    LSI_CUDA_CHECK(cudaEventRecord(s.slot_done[slot].get(), s.eigen_stream.get()));
   }
 }
 

@@ -38,8 +38,14 @@ void EmulatedSearch::run_iterations(std::int64_t n_iterations) {
   const auto evaluate = [this] {
     evaluator_->evaluate(latents_.data(), layout_.n_rows(), config_.digit, evaluation_);
   };
+  // Each iteration's eigendecomposition requests are served at once; DeviceSearch serves them
+  // beside the next iterations, with the same results, since they are committed d iterations
+  // after the request either way.
   for (std::int64_t i = 0; i < n_iterations; ++i) {
+    const long long iteration = *views_.iteration;
     search::run_iteration(executor_, views_, evaluate);
+    search::decompose_slot(executor_, views_.eigen_slots,
+                           search::eigen_slot_of(iteration, views_.eigen_slots.n_slots));
   }
 }
 

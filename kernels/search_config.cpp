@@ -21,6 +21,9 @@ void DeviceSearchConfig::validate() const {
           "batch_size * latent size must be even");
   require(std::isfinite(sigma0) && sigma0 > 0.0,
           "sigma0 must be positive and finite, got " + std::to_string(sigma0));
+  require(eigen_delay_iterations >= 1 && eigen_delay_iterations <= 64,
+          "eigen_delay_iterations must be in 1..64, got " +
+              std::to_string(eigen_delay_iterations));
   require(digit >= 0 && digit <= 9, "digit must be in 0..9, got " + std::to_string(digit));
   for (int i = 0; i < 2; ++i) {
     require(n_cells[i] >= 1, "n_cells must be positive");

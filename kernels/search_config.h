@@ -19,6 +19,9 @@ struct DeviceSearchConfig {
   std::array<int, 2> n_cells = {200, 200};  // boldness, lightness
   std::array<double, 2> lower = {0.0, 0.5};
   std::array<double, 2> upper = {784.0, 1.0};
+  // Iterations between the request of an eigendecomposition and its use (the commit); the
+  // solver runs beside the loop meanwhile. See kernels/search_eigen_slots_steps.h.
+  int eigen_delay_iterations = 8;
 
   // Throws std::invalid_argument naming the first bad field.
   void validate() const;

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "kernels/search_archive_steps.h"
-#include "kernels/search_eigen_steps.h"
+#include "kernels/search_eigen_slots_steps.h"
 #include "kernels/search_emitter_steps.h"
 #include "kernels/search_state.h"
 #include "kernels/search_stats_steps.h"
@@ -17,15 +17,16 @@ struct NextIterationStep {
   LSI_HD void operator()(long long /*i*/) const { *iteration += 1; }
 };
 
-// Runs one iteration: ask (due eigendecompositions, then every emitter's batch), `evaluate`
-// (which must fill the evaluator's outputs from its latents, on the executor's stream), and
-// tell (one archive add for the whole batch, then every emitter's ranking, CMA-ES update, stop
-// tests and restarts), as qd::Scheduler does on the CPU.
+// Runs one iteration: ask (commit the eigendecompositions requested d iterations ago, file new
+// requests, sample every emitter's batch), `evaluate` (which must fill the evaluator's outputs
+// from its latents, on the executor's stream), and tell (one archive add for the whole batch,
+// then every emitter's ranking, CMA-ES update, stop tests and restarts), as qd::Scheduler does
+// on the CPU. The requests are decomposed apart, by decompose_slot() on the slot
+// eigen_slot_of(iteration) (see search_eigen_slots_steps.h).
 template <typename Executor, typename Evaluate>
 void run_iteration(const Executor& executor, const SearchViews& views, const Evaluate& evaluate) {
   // Ask.
-  schedule_eigen(executor, views.emitters);
-  decompose_due(executor, views.eigen);
+  schedule_eigen_slots(executor, views.eigen_slots, views.emitters);
   sample(executor, views.emitters);
 
   evaluate();

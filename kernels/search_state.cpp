@@ -150,16 +150,20 @@ std::size_t SearchLayout::carve(unsigned char* base, const EvaluatorBuffers& eva
   e.counters = a.counters;
   e.solutions = a.solutions;
 
-  // The eigensolver works on the emitters' C, B and D.
-  EigenView& g = v.eigen;
+  // The deferred eigendecompositions' slots.
+  const auto n_slots = static_cast<std::size_t>(config_.eigen_delay_iterations);
+  EigenSlotsView& g = v.eigen_slots;
   g.n = kLatentDim;
   g.n_emitters = config_.n_emitters;
-  g.due = e.due;
-  g.C = e.C;
-  g.B = e.B;
-  g.D = e.D;
-  g.eigen_identity = e.eigen_identity;
-  g.n_sweeps = carver.take<int>(n_emitters);
+  g.n_slots = config_.eigen_delay_iterations;
+  g.iteration = v.iteration;
+  g.due = carver.take<int>(n_slots * n_emitters);
+  g.C = carver.take<double>(n_slots * n_emitters * n * n);
+  g.B = carver.take<double>(n_slots * n_emitters * n * n);
+  g.D = carver.take<double>(n_slots * n_emitters * n);
+  g.eigen_identity = carver.take<int>(n_slots * n_emitters);
+  g.n_sweeps = carver.take<int>(n_slots * n_emitters);
+  g.restart_stamp = carver.take<long long>(n_slots * n_emitters);
 
   // The statistics of a progress row.
   v.stats = {a.occupied_cells, a.counters + kCounterOccupiedCells, a.objectives, e.restarts,

@@ -15,7 +15,7 @@
 
 #include "kernels/search_archive_steps.h"
 #include "kernels/search_config.h"
-#include "kernels/search_eigen_steps.h"
+#include "kernels/search_eigen_slots_steps.h"
 #include "kernels/search_emitter_steps.h"
 #include "kernels/search_stats_steps.h"
 
@@ -39,7 +39,7 @@ struct SearchViews {
   BatchView batch;
   AddResultView add_result;
   EmitterView emitters;
-  EigenView eigen;
+  EigenSlotsView eigen_slots;
   ArchiveStatsStep stats;
   long long* iteration;          // (1) number of the iteration to run next, from 1
   SearchSnapshotData* snapshot;  // (1) written by compute_snapshot()

@@ -3,6 +3,8 @@
 // the default weights.
 #include <doctest/doctest.h>
 
+#include <Eigen/Eigenvalues>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -125,6 +127,118 @@ TEST_CASE("emulated device search follows the CPU search exactly until the first
   CHECK(snapshot.qd_score == doctest::Approx(stats.qd_score).epsilon(1e-12));
   CHECK(snapshot.obj_max == stats.obj_max);
   CHECK(snapshot.restarts == total_restarts(reference.scheduler()));
+}
+
+TEST_CASE("eigendecompositions requested in iteration t are used from iteration t + d") {
+  // For every request (an emitter due in iteration t), the slot's copy of C is decomposed here
+  // with Eigen; if the emitter has not restarted by the end of iteration t + d, its D must be
+  // the square roots of those eigenvalues. Restarts in between must leave the request unused.
+  DeviceSearchConfig config;
+  config.n_emitters = 3;
+  config.eigen_delay_iterations = 3;
+  lsi::CpuBackend backend(default_weights());
+  EmulatedSearch emulated(config, backend);
+  const lsi::search::SearchViews& v = emulated.views();
+  const int n = lsi::kLatentDim;
+  const int d = config.eigen_delay_iterations;
+
+  struct Request {
+    long long commit_iteration;
+    int emitter;
+    long long restarts;
+    Eigen::VectorXd sqrt_eigenvalues;
+  };
+  std::vector<Request> requests;
+  int n_checked = 0;
+  int n_dropped = 0;
+  double max_error = 0.0;
+  for (long long iteration = 1; iteration <= 40; ++iteration) {
+    emulated.run_iterations(1);
+
+    // This iteration's requests, from its slot.
+    const int slot = lsi::search::eigen_slot_of(iteration, d);
+    for (int e = 0; e < config.n_emitters; ++e) {
+      const long long request = static_cast<long long>(slot) * config.n_emitters + e;
+      if (v.eigen_slots.due[request] == 0) continue;
+      const Eigen::Map<const Eigen::MatrixXd> C(v.eigen_slots.C + request * n * n, n, n);
+      const Eigen::MatrixXd symmetric = 0.5 * (C + C.transpose());
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(symmetric,
+                                                           Eigen::EigenvaluesOnly);
+      requests.push_back({iteration + d, e, v.eigen_slots.restart_stamp[request],
+                          solver.eigenvalues().cwiseMax(0.0).cwiseSqrt()});
+    }
+
+    // Requests committed in this iteration.
+    for (const Request& r : requests) {
+      if (r.commit_iteration != iteration) continue;
+      if (v.emitters.restarts[r.emitter] != r.restarts) {
+        ++n_dropped;
+        continue;
+      }
+      const Eigen::Map<const Eigen::VectorXd> D(v.emitters.D + r.emitter * n, n);
+      max_error = std::max(max_error, (D - r.sqrt_eigenvalues).cwiseAbs().maxCoeff() /
+                                          r.sqrt_eigenvalues.maxCoeff());
+      CHECK(v.emitters.eigen_identity[r.emitter] == 0);
+      ++n_checked;
+    }
+  }
+  std::printf("deferred eigendecompositions: %d checked, %d dropped after a restart, max "
+              "relative error of D %.3g\n",
+              n_checked, n_dropped, max_error);
+  CHECK(n_checked >= 5);
+  // The slot's solver and Eigen's differ by rounding: both are backward stable.
+  CHECK(max_error < 1e-12);
+}
+
+TEST_CASE("a commit drops requests of emitters that restarted, and failed ones") {
+  // Two emitters of size 2, one slot. Emitter 0 restarted after its request; emitter 1 did not.
+  constexpr int n = 2;
+  long long iteration = 5;
+  int due[2] = {1, 1};
+  double slot_B[8] = {0, 1, 1, 0, 0, 1, 1, 0};
+  double slot_D[4] = {2, 3, 4, 5};
+  int slot_identity[2] = {1, 1};
+  int slot_sweeps[2] = {2, 2};
+  long long stamps[2] = {0, 7};
+  lsi::search::EigenSlotsView slots;
+  slots.n = n;
+  slots.n_emitters = 2;
+  slots.n_slots = 1;
+  slots.iteration = &iteration;
+  slots.due = due;
+  slots.B = slot_B;
+  slots.D = slot_D;
+  slots.eigen_identity = slot_identity;
+  slots.n_sweeps = slot_sweeps;
+  slots.restart_stamp = stamps;
+
+  double B[8] = {1, 0, 0, 1, 1, 0, 0, 1};
+  double D[4] = {1, 1, 1, 1};
+  int identity[2] = {1, 1};
+  long long restarts[2] = {1, 7};
+  lsi::search::EmitterView emitters;
+  emitters.B = B;
+  emitters.D = D;
+  emitters.eigen_identity = identity;
+  emitters.restarts = restarts;
+
+  const lsi::search::HostExecutor executor;
+  executor.run_flat(lsi::search::EigenCommitStep{slots, emitters}, 2 * n * n);
+  CHECK(identity[0] == 1);  // dropped: restarted since the request
+  CHECK(D[0] == 1.0);
+  CHECK(B[1] == 0.0);
+  CHECK(identity[1] == 0);  // committed
+  CHECK(D[2] == 4.0);
+  CHECK(D[3] == 5.0);
+  CHECK(B[5] == 1.0);
+
+  // A failed decomposition (a non-finite C leaves n_sweeps at -1) is not committed either.
+  identity[1] = 1;
+  D[2] = 1.0;
+  slot_sweeps[1] = -1;
+  executor.run_flat(lsi::search::EigenCommitStep{slots, emitters}, 2 * n * n);
+  CHECK(identity[1] == 1);
+  CHECK(D[2] == 1.0);
 }
 
 TEST_CASE("emulated device search does not depend on the order of threads") {
