@@ -2,8 +2,8 @@
 // iteration live in device memory, and one iteration is a CUDA graph replayed as is. The host
 // reads back only a few numbers for progress rows, and the archive when asked.
 //
-// The steps are those of kernels/search_*_steps.h, in the order of search_iteration.h; the same
-// steps run on the CPU in EmulatedSearch (kernels/emulated_search.h), which the tests compare
+// The steps are those of kernels/search_*_steps.h, in the order of search_iteration.h. The same
+// steps run on the CPU in EmulatedSearch (kernels/emulated_search.h), and the tests compare that
 // with the CPU search of qd/. This header is plain C++.
 #pragma once
 

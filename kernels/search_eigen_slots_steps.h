@@ -4,9 +4,9 @@
 // An emitter whose decomposition is due in iteration t (qd::CmaEs's lazy rule, applied by
 // ScheduleEigenStep) gets a request in slot t mod d: a copy of its C, of its eigenvectors as the
 // warm start, and of its restart count. DeviceSearch decomposes slot t mod d on a second stream
-// while iterations t + 1 .. t + d - 1 run, and the start of iteration t + d commits the result:
-// B and D take the new eigensystem, unless the emitter has restarted since the request, in which
-// case the result belongs to a covariance that no longer exists and is dropped. The loop waits
+// while iterations t + 1 .. t + d - 1 run. The start of iteration t + d commits the result: B
+// and D take the new eigensystem. If the emitter has restarted since the request, the result
+// belongs to a covariance that no longer exists, and it is dropped. The loop waits
 // for a decomposition only when it is still running d iterations after its request.
 //
 // Against the CPU search (qd::CmaEs decomposes at once), B and D arrive d iterations later, and
@@ -28,7 +28,7 @@ struct EigenSlotsView {
   int n_emitters = 0;                  // E
   int n_slots = 0;                     // d, at least 1
   const long long* iteration = nullptr;  // (1) the iteration running, from 1
-  int* due = nullptr;                  // (d x E) 1 when the slot holds a request for the emitter
+  int* due = nullptr;                  // (d x E) 1 when the slot has a request for the emitter
   double* C = nullptr;                 // (d x E x n x n) the emitter's C at the request
   double* B = nullptr;                 // (d x E x n x n) warm start in, eigenvectors out
   double* D = nullptr;                 // (d x E x n) square roots of the eigenvalues, out

@@ -15,8 +15,8 @@ namespace lsi::search {
 
 namespace {
 
-// Every array starts 256 bytes after the base or a multiple of that, as cudaMalloc aligns
-// allocations; a base aligned as operator new aligns (host memory) suffices for the host.
+// Every array starts a multiple of 256 bytes after the base, as cudaMalloc aligns allocations.
+// On the host, a base aligned as operator new aligns its memory is enough.
 constexpr std::size_t kAlignBytes = 256;
 constexpr std::size_t kMinBaseAlignBytes = alignof(std::max_align_t);
 
@@ -189,7 +189,7 @@ std::vector<unsigned char> SearchLayout::initial_image() const {
   clear_archive(HostExecutor(), v.archive);
 
   // Every emitter as qd::CmaEs::reset(x0 = 0) leaves it: sigma0, C = B = I, D = 1, zero paths
-  // and counts. The zero fill already holds the zero vectors and counts.
+  // and counts. The vectors and counts are zero already.
   const EmitterView& e = v.emitters;
   const auto n = static_cast<std::size_t>(e.n);
   for (int emitter = 0; emitter < e.n_emitters; ++emitter) {

@@ -1,8 +1,8 @@
-// The state of a device search in one block of memory: SearchLayout plans where each array of
-// the archive, the emitters and the eigensolver lives, builds the views of the steps for a base
-// address (device memory for DeviceSearch, host memory for EmulatedSearch), and writes the
-// initial state as a host image to copy in one piece. The read_* functions copy results back
-// through a caller's copy function.
+// The state of a device search in one block of memory. SearchLayout plans where each array of
+// the archive, the emitters and the eigensolver lives. It builds the steps' views for a base
+// address: device memory for DeviceSearch, host memory for EmulatedSearch. It also writes the
+// initial state as a host image, to be copied in one piece. The read_* functions copy results
+// back through a copy function that the caller gives.
 //
 // Shape legend: E emitters, L batch size per emitter (lambda), N = E x L rows per iteration,
 // S solution size (128), C cells.

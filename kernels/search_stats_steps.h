@@ -8,7 +8,7 @@
 
 namespace lsi::search {
 
-// What the host reads back for a progress row, in one copy.
+// The numbers of a progress row, read back in one copy.
 struct SearchSnapshotData {
   long long iterations_done;
   long long num_elites;

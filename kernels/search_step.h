@@ -7,10 +7,10 @@
 //     LSI_HD void operator()(long long i) const;
 //   };
 // A block step is one thread's share of one block's work between two barriers. A block runs
-// phases: every thread runs phase p, a barrier follows, and all threads then run the phase that
-// operator() returned (the same for every thread of the block, so it may only depend on the
-// step's fields or on shared memory that no thread writes in phase p), until it returns
-// kBlockDone:
+// phases: every thread runs phase p, a barrier follows, and then all threads run the phase that
+// operator() returned, until it returns kBlockDone. That phase must be the same for every thread
+// of the block, so it may depend only on the step's fields and on shared memory that no thread
+// writes in phase p:
 //   struct ExampleBlockStep {
 //     static constexpr int kThreads = 128;  // threads per block
 //     size_t shared_bytes() const;          // shared memory per block

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `lsi-cuda run` end to end on small runs: outputs, determinism, invalid options and Ctrl-C.
+# `lsi-cuda run` end to end on small runs: outputs, determinism, invalid options and Ctrl-C;
+# and `lsi-cuda bench`'s loop figures and its --loop option.
 # Usage: test_run_cli.sh LSI_CUDA_BINARY WEIGHTS_DIR PYTHON
 set -uo pipefail
 program=$1 weights=$2 python=$3
@@ -40,6 +41,7 @@ assert header[4:132] == [f"solution_{i}" for i in range(128)], header[4:8]
 assert "discriminator_score" in header
 assert len(rows) - 1 == summary["num_elites"], (len(rows), summary["num_elites"])
 assert summary["config"]["seed"] == 3
+assert summary["search_device"] == "cpu", summary["search_device"]
 PY
 
 # Determinism: the same seed gives the same archive.csv, another seed a different one.
@@ -101,6 +103,28 @@ assert s['iterations_done'] > 0, s['iterations_done']
 assert s['iterations_done'] < 1000000, s['iterations_done']
 " || fail "interrupted run's summary.json is not as expected"
 [[ -s "$work/int/archive.csv" ]] || fail "interrupted run wrote no archive.csv"
+
+# bench: one JSON line per evaluator batch and per loop, the loops with their time split; a
+# malformed --loop is rejected before anything is timed.
+"$program" bench --device cpu --weights "$weights" --batch 8 --min-seconds 0.05 \
+  --loop 2x4 3x6 --loop-iterations 3 --json >"$work/bench.json" 2>"$work/bench.err" ||
+  fail "bench failed: $(cat "$work/bench.err")"
+"$python" - "$work/bench.json" <<'PY' || fail "bench's JSON lines are not as expected"
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+loops = [r for r in lines if r["what"] == "loop"]
+assert [(r["emitters"], r["batch_size"], r["batch"]) for r in loops] == [(2, 4, 8), (3, 6, 18)], loops
+for r in loops:
+    assert r["iterations"] == 3, r
+    assert r["evals_per_second"] > 0, r
+    assert 0.0 < r["evaluator_share"] < 1.0, r
+assert any(r["what"] == "evaluator" and r["batch"] == 8 for r in lines), lines
+PY
+if "$program" bench --device cpu --weights "$weights" --loop 5x >"$work/msg" 2>&1; then
+  fail "bench --loop 5x was accepted"
+elif ! grep -q -- "--loop 5x" "$work/msg"; then
+  fail "bench --loop 5x: message lacks the option: $(cat "$work/msg")"
+fi
 
 if [[ $n_failed -gt 0 ]]; then
   echo "$n_failed check(s) failed"

@@ -131,7 +131,7 @@ TEST_CASE("emulated device search follows the CPU search exactly until the first
 
 TEST_CASE("eigendecompositions requested in iteration t are used from iteration t + d") {
   // For every request (an emitter due in iteration t), the slot's copy of C is decomposed here
-  // with Eigen; if the emitter has not restarted by the end of iteration t + d, its D must be
+  // with Eigen. If the emitter has not restarted by the end of iteration t + d, its D must be
   // the square roots of those eigenvalues. Restarts in between must leave the request unused.
   DeviceSearchConfig config;
   config.n_emitters = 3;
@@ -261,8 +261,8 @@ TEST_CASE("emulated device search does not depend on the order of threads") {
 
 TEST_CASE("a short run: emulated device search against the CPU search") {
   // After the first eigendecompositions the two searches take different paths (see above), so
-  // they are compared as two runs of one algorithm: 300 iterations of the tutorial's 5 x 30 with
-  // seeds 0, 1 and 2 each, whose mean coverage and QD score must agree within 10 %. Single runs
+  // they are compared as two runs of one algorithm. Each runs 300 iterations of the tutorial's
+  // 5 x 30 with seeds 0, 1 and 2, and their mean coverage and QD score must agree within 10 %. Single runs
   // spread widely this early: over seeds 0-5 the CPU's coverage ranged over 0.248-0.273 and
   // the emulated search's over 0.209-0.282 when this test was written; means of three runs
   // spread about half as much.
