@@ -62,10 +62,13 @@ SearchOutcome CudaSearch::run(const std::function<bool()>& should_stop,
     outcome.iterations_done = iteration;
     outcome.evaluations += n_batch;
 
+    // A progress row's time is taken once the GPU has run its iteration, not when the host
+    // queued it, which can be up to kQueueAhead iterations earlier.
+    const bool row_due =
+        iteration % config_.progress_every == 0 || iteration == config_.n_iterations;
+    if (row_due) device_search_->synchronize();
     const double elapsed_s = seconds_since(start);
-    if (iteration % config_.progress_every == 0 || iteration == config_.n_iterations) {
-      outcome.progress.push_back(progress_row(elapsed_s));
-    }
+    if (row_due) outcome.progress.push_back(progress_row(elapsed_s));
     on_progress(iteration, elapsed_s);
   }
 

@@ -54,10 +54,13 @@ class CublasHandle {
   cublasHandle_t handle_ = nullptr;
 };
 
-// A CUDA event for timing on a stream.
+// A CUDA event on a stream: for timing by default, or with cudaEventDisableTiming for ordering
+// two streams only, which is cheaper to record and wait on.
 class CudaEvent {
  public:
-  CudaEvent() { LSI_CUDA_CHECK(cudaEventCreate(&event_)); }
+  explicit CudaEvent(unsigned int flags = cudaEventDefault) {
+    LSI_CUDA_CHECK(cudaEventCreateWithFlags(&event_, flags));
+  }
   ~CudaEvent() {
     if (event_ != nullptr) LSI_CUDA_CHECK_LOG(cudaEventDestroy(event_));
   }

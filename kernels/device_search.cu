@@ -44,6 +44,23 @@ DeviceSearchConfig checked(const DeviceSearchConfig& config) {
   if (!cuda_device_usable(&reason)) {
     throw std::runtime_error("DeviceSearch: no usable CUDA device: " + reason);
   }
+
+  // The eigensolver keeps a 128 x 128 matrix and its eigenvectors in one block's shared memory,
+  // which needs a Hopper-class opt-in limit (227 KB on the H100 and H200).
+  int device = 0;
+  int max_shared_bytes = 0;
+  LSI_CUDA_CHECK(cudaGetDevice(&device));
+  LSI_CUDA_CHECK(cudaDeviceGetAttribute(&max_shared_bytes,
+                                        cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  search::EigenView eigen_view;
+  eigen_view.n = kLatentDim;
+  const std::size_t needed_bytes = search::EigenStep{eigen_view}.shared_bytes();
+  if (static_cast<std::size_t>(max_shared_bytes) < needed_bytes) {
+    throw std::runtime_error(
+        "the GPU search needs " + std::to_string(needed_bytes) +
+        " bytes of shared memory per block for its eigensolver, and this GPU allows " +
+        std::to_string(max_shared_bytes) + "; use --device cpu");
+  }
   return config;
 }
 
@@ -56,7 +73,12 @@ struct DeviceSearch::Impl {
         evaluator(search_networks(paths), MathPrecision::kFp32, layout.n_rows()),
         executor(evaluator.stream()),
         eigen_executor(eigen_stream.get()),
-        slot_done(static_cast<std::size_t>(config.eigen_delay_iterations)) {}
+        iteration_done(cudaEventDisableTiming) {
+    slot_done.reserve(static_cast<std::size_t>(config.eigen_delay_iterations));
+    for (int slot = 0; slot < config.eigen_delay_iterations; ++slot) {
+      slot_done.push_back(std::make_unique<CudaEvent>(cudaEventDisableTiming));
+    }
+  }
 
   // The eigensolver may still run on its stream; the memory must outlive it.
   ~Impl() {
@@ -80,7 +102,7 @@ struct DeviceSearch::Impl {
   CudaStream eigen_stream;  // the deferred eigendecompositions, beside the loop
   search::CudaExecutor eigen_executor;
   CudaEvent iteration_done;          // recorded after each iteration on the loop's stream
-  std::vector<CudaEvent> slot_done;  // (d) recorded after each slot's decomposition
+  std::vector<std::unique_ptr<CudaEvent>> slot_done;  // (d) after each slot's decomposition
   long long next_iteration = 1;      // the host's count, in step with views.iteration
   DeviceBuffer<unsigned char> memory;
   search::SearchViews views{};
@@ -93,13 +115,23 @@ DeviceSearch::DeviceSearch(const DeviceSearchConfig& config, const WeightPaths& 
   Impl& s = *impl_;
   const int n_rows = s.layout.n_rows();
 
-  // The initial state is built on the host and copied in one piece.
+  // The initial state is built on the host and copied in one piece. The latents are zeroed
+  // because cudaMalloc leaves memory uninitialised and time_evaluator_s() may run before the
+  // first iteration samples them.
   s.evaluator.reserve(n_rows);
   const std::vector<unsigned char> image = s.layout.initial_image();
   s.memory.upload(image.data(), image.size(), s.stream());
+  LSI_CUDA_CHECK(cudaMemsetAsync(s.evaluator.d_latents(), 0,
+                                 static_cast<std::size_t>(n_rows) * kLatentDim * sizeof(float),
+                                 s.stream()));
   s.views = s.layout.views(s.memory.data(),
                            {s.evaluator.d_latents(), s.evaluator.d_objectives_out(),
                             s.evaluator.d_boldness_out(), s.evaluator.d_lightness_out()});
+  LSI_CUDA_CHECK(cudaStreamSynchronize(s.stream()));
+
+  // One evaluation outside the capture, so that loading the kernels' modules and cuBLAS's first
+  // call happen before it.
+  s.evaluator.run_evaluate(n_rows, s.config.digit);
   LSI_CUDA_CHECK(cudaStreamSynchronize(s.stream()));
 
   // Capture one iteration. Relaxed mode lets the launchers set kernel attributes meanwhile. A
@@ -128,18 +160,21 @@ void DeviceSearch::launch_iterations(std::int64_t n_iterations) {
   const int n_slots = s.config.eigen_delay_iterations;
   for (std::int64_t i = 0; i < n_iterations; ++i) {
     // Iteration t commits slot t mod d, filled d iterations ago: its decomposition must be done.
-    const long long iteration = s.next_iteration++;
+    const long long iteration = s.next_iteration;
     const int slot = search::eigen_slot_of(iteration, n_slots);
     if (iteration > n_slots) {
-      LSI_CUDA_CHECK(cudaStreamWaitEvent(s.stream(), s.slot_done[slot].get(), 0));
+      LSI_CUDA_CHECK(cudaStreamWaitEvent(s.stream(), s.slot_done[slot]->get(), 0));
     }
     LSI_CUDA_CHECK(cudaGraphLaunch(s.graph_exec.get(), s.stream()));
+    // Counted only once the graph is queued, so that a failed call above leaves the host's count
+    // equal to the device's.
+    ++s.next_iteration;
 
     // Then the slot's new requests are decomposed beside the next iterations.
     LSI_CUDA_CHECK(cudaEventRecord(s.iteration_done.get(), s.stream()));
     LSI_CUDA_CHECK(cudaStreamWaitEvent(s.eigen_stream.get(), s.iteration_done.get(), 0));
     search::decompose_slot(s.eigen_executor, s.views.eigen_slots, slot);
-    LSI_CUDA_CHECK(cudaEventRecord(s.slot_done[slot].get(), s.eigen_stream.get()));
+    LSI_CUDA_CHECK(cudaEventRecord(s.slot_done[slot]->get(), s.eigen_stream.get()));
   }
 }
 

@@ -46,6 +46,8 @@ class DeviceSearch {
 
   // Seconds per iteration of the evaluator alone on one batch, timed with CUDA events over
   // n_repeats runs, outside the graph. The search's state is not touched.
+  // NOTE: the runs queue behind the iterations already launched, but decompositions still
+  // running on the eigensolver's stream share the GPU with them and can lengthen the time.
   double time_evaluator_s(int n_repeats);
 
  private:

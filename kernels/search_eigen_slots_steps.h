@@ -10,9 +10,11 @@
 // for a decomposition only when it is still running d iterations after its request.
 //
 // Against the CPU search (qd::CmaEs decomposes at once), B and D arrive d iterations later, and
-// the emitter's own C is not symmetrised (the request's copy is). Everything is deterministic: the
-// commit iteration does not depend on timing. EmulatedSearch decomposes each slot right after
-// its iteration, which gives the same results.
+// the emitter's own C is not symmetrised (the request's copy is). So sampling, C^(-1/2) in the ps
+// update and the stop tests on D (condition number, step size) all use the eigensystem of a C
+// that is at least d iterations old. Everything is deterministic: the commit iteration does not
+// depend on timing. EmulatedSearch decomposes each slot right after its iteration, which gives
+// the same results.
 //
 // Shape legend: E emitters, n solution size, d slots (the delay in iterations).
 #pragma once
