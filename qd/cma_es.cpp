@@ -141,9 +141,10 @@ void CmaEs::reset(const Eigen::Ref<const Eigen::VectorXd>& x0) {
   eigeneval_ = 0;
 }
 
-// TODO: with the GPU backend the CPU cores idle during the evaluation, so this decomposition
-// (about 1 ms for n = 128, a fifth of the CPU loop's time at 5 x 30) could run then, on a worker
-// thread started after tell(); on the CPU backend both cores are busy and it would not help.
+// NOTE: this decomposition takes about 1 ms for n = 128, a fifth of the CPU loop's time at 5 x 30.
+// Overlapping it would not help here, where the evaluator keeps every core busy. With the CUDA
+// backend the whole search runs on the GPU instead, which decomposes beside the loop
+// (kernels/search_eigen_slots_steps.h).
 void CmaEs::update_eigensystem() {
   eigeneval_ = counteval_;
   if (!all_finite(C_)) {
