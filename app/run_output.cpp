@@ -48,6 +48,10 @@ std::string date_time_now() {
 std::string create_output_dir(const std::string& requested) {
   if (!requested.empty()) {
     const fs::path dir(requested);
+    if (fs::exists(dir) && !fs::is_directory(dir)) {
+      throw std::runtime_error("output folder " + requested +
+                               " is a file, not a folder; choose another --out");
+    }
     if (dir.has_parent_path()) fs::create_directories(dir.parent_path());
     // create_directory returns false when the folder was already there, so of two runs given
     // the same --out at once only the first may use it (or a folder that is empty).

@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!std::filesystem::exists(argv[2])) {
-    std::printf("skipped: %s not found\n", argv[2]);
+    std::printf("skipped: %s not found (classify_pyribs_lenet5 converts it from the pyribs "
+                "tutorial's mnist_classifier.pth)\n",
+                argv[2]);
     return kSkipped;
   }
 

@@ -104,6 +104,15 @@ assert s['iterations_done'] < 1000000, s['iterations_done']
 " || fail "interrupted run's summary.json is not as expected"
 [[ -s "$work/int/archive.csv" ]] || fail "interrupted run wrote no archive.csv"
 
+# An --out that names a file is refused with its own message.
+touch "$work/a-file"
+if "$program" run --device cpu --weights "$weights" --iterations 1 --out "$work/a-file" \
+  >"$work/msg" 2>&1; then
+  fail "run --out FILE was accepted"
+elif ! grep -q "is a file, not a folder" "$work/msg"; then
+  fail "run --out FILE: unexpected message: $(cat "$work/msg")"
+fi
+
 # bench: one JSON line per evaluator batch and per loop, the loops with their time split; a
 # malformed --loop is rejected before anything is timed.
 "$program" bench --device cpu --weights "$weights" --batch 8 --min-seconds 0.05 \

@@ -298,11 +298,12 @@ run_short_search() {
   tar -czf "$OUT/run.tar.gz" -C /tmp lsi-run
 }
 
-# run_gpu_tests: every test whose name contains cuda. Each must run: a skip (exit status 77)
-# means that the test found no usable GPU, and fails this step.
+# run_gpu_tests: every test whose name contains cuda, verbose, so that what passing tests print
+# (the eigensolver's milliseconds per decomposition, the runs' coverage) reaches the log. Each
+# must run: a skip (exit status 77) means that the test found no usable GPU, and fails this step.
 run_gpu_tests() {
   local listing rc
-  listing=$(ctest --test-dir "$build_dir" -R cuda --output-on-failure --timeout 120 2>&1)
+  listing=$(ctest --test-dir "$build_dir" -R cuda -V --timeout 120 2>&1)
   rc=$?
   echo "$listing"
   if grep -qE '\*\*\*Skipped|Not Run' <<<"$listing"; then
