@@ -118,10 +118,10 @@ TEST_CASE("short run on GPU and CPU") {
 }
 
 TEST_CASE("same seed, same archive on the GPU") {
-  // Every step is deterministic: atomics only take maxima, minima and sums of integers, the
-  // eigensolver's results are committed at a fixed iteration whatever its speed, and cuBLAS
-  // documents the same bits on every run with one toolkit on one GPU (atomics mode off, as by
-  // default). So two runs with one seed must agree bit for bit, through restarts and
+  // Every step is deterministic. Atomics only take maxima, minima and sums of integers. The
+  // eigensolver's results are committed at a fixed iteration whatever its speed. cuBLAS
+  // documents the same bits on every run with one toolkit on one GPU, with its atomics mode off
+  // as by default. So two runs with one seed must agree bit for bit, through restarts and
   // eigendecompositions.
   lsi::DeviceSearchConfig config;
   config.seed = 7;
