@@ -44,6 +44,12 @@ LSI_HD inline int eigen_slot_of(long long iteration, int n_slots) {
   return static_cast<int>(iteration % n_slots);
 }
 
+// The index of emitter e's request in the slot of the iteration running, in the (d x E) arrays.
+LSI_HD inline long long eigen_request_index(const EigenSlotsView& slots, long long e) {
+  return eigen_slot_of(*slots.iteration, slots.n_slots) *
+             static_cast<long long>(slots.n_emitters) + e;
+}
+
 // The eigensolver's view of one slot.
 inline EigenView eigen_slot_view(const EigenSlotsView& slots, int slot) {
   const long long n = slots.n;
@@ -70,8 +76,7 @@ struct EigenCommitStep {
     const long long n = slots.n;
     const long long e = i / (n * n);
     const long long entry = i % (n * n);
-    const long long request = eigen_slot_of(*slots.iteration, slots.n_slots) *
-                                  static_cast<long long>(slots.n_emitters) + e;
+    const long long request = eigen_request_index(slots, e);
     const bool succeeded = slots.due[request] != 0 && slots.n_sweeps[request] > 0;
     if (!succeeded || slots.restart_stamp[request] != emitters.restarts[e]) return;
 
@@ -91,8 +96,7 @@ struct EigenRequestStep {
     const long long n = slots.n;
     const long long e = i / (n * n);
     const long long entry = i % (n * n);
-    const long long request = eigen_slot_of(*slots.iteration, slots.n_slots) *
-                                  static_cast<long long>(slots.n_emitters) + e;
+    const long long request = eigen_request_index(slots, e);
     const bool due = emitters.due[e] != 0;
     if (entry == 0) {
       slots.due[request] = due ? 1 : 0;
