@@ -17,11 +17,11 @@ struct NextIterationStep {
   LSI_HD void operator()(long long /*i*/) const { *iteration += 1; }
 };
 
-// Runs one iteration: ask (commit the eigendecompositions requested d iterations ago, file new
-// requests, sample every emitter's batch), `evaluate` (which must fill the evaluator's outputs
-// from its latents, on the executor's stream), and tell (one archive add for the whole batch,
-// then every emitter's ranking, CMA-ES update, stop tests and restarts), as qd::Scheduler does
-// on the CPU. The requests are decomposed apart, by decompose_slot() on the slot
+// Runs one iteration, in the order qd::Scheduler uses on the CPU. Ask: commit the
+// eigendecompositions requested d iterations ago, file new requests, and sample every emitter's
+// batch. Then `evaluate`, which must fill the evaluator's outputs from its latents, on the
+// executor's stream. Tell: one archive add for the whole batch, then every emitter's ranking,
+// CMA-ES update, stop tests and restarts. The requests are decomposed apart, by decompose_slot() on the slot
 // eigen_slot_of(iteration) (see search_eigen_slots_steps.h).
 template <typename Executor, typename Evaluate>
 void run_iteration(const Executor& executor, const SearchViews& views, const Evaluate& evaluate) {

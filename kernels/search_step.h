@@ -16,8 +16,8 @@
 //     size_t shared_bytes() const;          // shared memory per block
 //     LSI_HD int operator()(int phase, int block, int thread, unsigned char* shared) const;
 //   };
-// kernels/search_launch.cuh runs steps as CUDA kernels; search_host_executor.h runs them one index
-// or one thread after another on the CPU, which is how the tests check the device search
+// kernels/search_launch.cuh runs steps as CUDA kernels. search_host_executor.h runs them on the
+// CPU, one index or one thread after another, and that is how the tests check the device search
 // without a GPU. So a step may not rely on the order in which indices or threads run, and may
 // touch memory that other indices write only through the atomic_* functions below.
 //

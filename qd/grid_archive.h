@@ -74,7 +74,7 @@ class GridArchive {
 
   // Replaces the whole contents with those of another store laid out as this archive's flat
   // arrays (see the file comment), such as the device search's archive. occupied_cells lists the
-  // occupied cells in the order they were first filled; the per-cell arrays have an entry for
+  // occupied cells in the order they were first filled. The per-cell arrays have an entry for
   // every cell, and only the occupied cells' entries are read. Throws std::invalid_argument on a
   // size mismatch, a cell outside the grid or listed twice, or a non-finite objective or
   // measure, leaving the archive empty.

@@ -263,8 +263,8 @@ TEST_CASE("a short run: emulated device search against the CPU search") {
   // After the first eigendecompositions the two searches take different paths (see above), so
   // they are compared as two runs of one algorithm. Each runs 300 iterations of the tutorial's
   // 5 x 30 with seeds 0, 1 and 2, and their mean coverage and QD score must agree within 10 %. Single runs
-  // spread widely this early: over seeds 0-5 the CPU's coverage ranged over 0.248-0.273 and
-  // the emulated search's over 0.209-0.282 when this test was written; means of three runs
+  // spread widely this early. When this test was written, over seeds 0-5 the CPU's coverage
+  // ranged over 0.248-0.273 and the emulated search's over 0.209-0.282. Means of three runs
   // spread about half as much.
   constexpr int kIterations = 300;
   constexpr int kSeeds = 3;
