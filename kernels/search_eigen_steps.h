@@ -106,10 +106,9 @@ LSI_HD inline long long order_key(double x) {
   return bits < 0 ? (bits ^ 0x7FFFFFFFFFFFFFFFLL) : bits;
 }
 
-// The Jacobi rotation J = [c s; -s c] on the pair (p, q) for which J^T A J has a zero (p, q)
-// entry, as s and tau = s / (1 + c), and the new diagonal entries (Rutishauser's form, as in
-// Golub and Van Loan's symSchur2). Returns false, with the identity, when a_pq passes the
-// convergence test.
+// Computes the Jacobi rotation J = [c s; -s c] on the pair (p, q) that zeroes entry (p, q) of
+// J^T A J. It writes s, tau = s / (1 + c) and the new diagonal entries. Returns false, with the
+// identity, when a_pq passes the convergence test.
 LSI_HD inline bool jacobi_rotation(double a_pp, double a_qq, double a_pq, double* s, double* tau,
                                    double* new_a_pp, double* new_a_qq) {
   const double abs_a_pq = fabs(a_pq);
@@ -122,8 +121,8 @@ LSI_HD inline bool jacobi_rotation(double a_pp, double a_qq, double a_pq, double
     return false;
   }
 
-  // t = tan(angle), the smaller root of t^2 + 2 theta t - 1 = 0; for |theta| > 1e150, theta^2
-  // would overflow and t = 1 / (2 theta) to double precision.
+  // t = tan(angle), the smaller root of t^2 + 2 theta t - 1 = 0. For |theta| > 1e150, theta^2
+  // would overflow, and t = 1 / (2 theta) to double precision.
   const double theta = (a_qq - a_pp) / (2.0 * a_pq);
   const double abs_theta = fabs(theta);
   double t = 0.0;
@@ -141,10 +140,10 @@ LSI_HD inline bool jacobi_rotation(double a_pp, double a_qq, double a_pq, double
   return true;
 }
 
-// [x y] <- [c x - s y, s x + c y], written as x - s (y + tau x) and y + s (x - tau y). For a
-// small angle, c rounds to 1 while the true cosine is 1 - s^2 / 2. This form keeps that
-// difference, which c x - s y loses, because then every such rotation would lengthen the
-// columns of B by a factor 1 + s^2 / 2.
+// Rotates [x y] <- [c x - s y, s x + c y], computed as x - s (y + tau x) and y + s (x - tau y).
+// For a small angle, c rounds to 1 while the true cosine is 1 - s^2 / 2. This form keeps that
+// difference. The form c x - s y loses it, so each such rotation would lengthen the columns of B
+// by a factor 1 + s^2 / 2.
 LSI_HD inline void rotate(double s, double tau, double* x, double* y) {
   const double x0 = *x;
   const double y0 = *y;

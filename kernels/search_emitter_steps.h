@@ -151,9 +151,9 @@ struct SelectParentsStep {
   }
 };
 
-// Recombination weights and learning rates for mu = n_parents[e], as
-// qd::CmaEs::compute_parameters computes them: w_i = ln(mu + 1/2) - ln(i), normalised to sum
-// to 1, and the tutorial's default rates with alpha_mu = 2.
+// Recombination weights and learning rates for mu = n_parents[e], computed as
+// qd::CmaEs::compute_parameters does. The weights are w_i = ln(mu + 1/2) - ln(i), normalised to
+// sum to 1, and the rates are the tutorial's defaults with alpha_mu = 2.
 struct WeightsStep {
   EmitterView v;
   LSI_HD void operator()(long long e) const {
@@ -188,7 +188,7 @@ struct WeightsStep {
 
 // Selected steps y_i = (x_i - mean) / sigma of the parents, in parent order, stored as
 // sqrt(w_i) y_i for the rank-mu update as qd does. One index per entry j of parent slot i of
-// emitter e; slots past n_parents[e] are skipped.
+// emitter e. Slots past n_parents[e] are skipped.
 struct ParentStepsStep {
   EmitterView v;
   LSI_HD void operator()(long long index) const {

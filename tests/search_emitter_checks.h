@@ -77,7 +77,7 @@ struct EmitterCoverage {
   int identity_samples = 0;  // batches sampled with B = I and D = 1
   int rotated_samples = 0;   // batches sampled through B and D
   int updates = 0;           // tell() calls with parents
-  int no_parent_tells = 0;   // tell() calls without parents
+  int tells_without_parents = 0;   // tell() calls without parents
   int elite_restarts = 0;
   int x0_restarts = 0;
   int stop_reasons[5] = {};  // restarts by CmaStopReason
@@ -318,7 +318,11 @@ inline EmitterCoverage check_emitter_scenario(const EmitterScenario& sc, Emitter
       CHECK(std::equal(ranking.begin(), ranking.end(), b.ranking.begin() + e * lambda));
       REQUIRE(b.n_parents[e] == static_cast<int>(parents.size()));
       CHECK(std::equal(parents.begin(), parents.end(), b.parents.begin() + e * lambda));
-      (parents.empty() ? coverage.no_parent_tells : coverage.updates) += 1;
+      if (parents.empty()) {
+        ++coverage.tells_without_parents;
+      } else {
+        ++coverage.updates;
+      }
 
       const bool restarted = emitter.restarts() != restarts_before[e];
       CHECK(b.restart[e] == (restarted ? 1 : 0));
@@ -354,8 +358,8 @@ inline EmitterCoverage check_emitter_scenario(const EmitterScenario& sc, Emitter
       "without parents, %d elite and %d x0 restarts, stop reasons none %d, condition %d, "
       "step %d, flat %d, non-finite %d\n",
       sc.name, runner.name().c_str(), coverage.due, coverage.identity_samples,
-      coverage.rotated_samples, coverage.updates, coverage.no_parent_tells, coverage.elite_restarts,
-      coverage.x0_restarts, coverage.stop_reasons[0], coverage.stop_reasons[1],
+      coverage.rotated_samples, coverage.updates, coverage.tells_without_parents,
+      coverage.elite_restarts, coverage.x0_restarts, coverage.stop_reasons[0], coverage.stop_reasons[1],
       coverage.stop_reasons[2], coverage.stop_reasons[3], coverage.stop_reasons[4]);
   for (const auto& [label, s] : stats) {
     CAPTURE(label);
@@ -419,7 +423,7 @@ inline void check_emitter_coverage(const EmitterScenario& sc, const EmitterCover
     CHECK(coverage.rotated_samples > 0);
   }
   if (sc.expect_restarts) CHECK(coverage.elite_restarts > 0);
-  if (sc.expect_no_parents) CHECK(coverage.no_parent_tells > 0);
+  if (sc.expect_no_parents) CHECK(coverage.tells_without_parents > 0);
   if (sc.expect_stop_reason != 0) CHECK(coverage.stop_reasons[sc.expect_stop_reason] > 0);
 }
 

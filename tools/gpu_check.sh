@@ -74,7 +74,10 @@ fi
 result_lines=()
 
 # Fail fast: $OUT, nvcc, the GPU, the build tools and the packages.
-[[ -n "${OUT:-}" ]] || { echo "gpu_check: error: set OUT to the folder for the logs" >&2; exit 2; }
+if [[ -z "${OUT:-}" ]]; then
+  echo "gpu_check: error: OUT is not set: set it to the folder for the logs" >&2
+  exit 2
+fi
 mkdir -p "$OUT" || { echo "gpu_check: error: cannot create OUT=$OUT" >&2; exit 2; }
 
 if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
@@ -99,10 +102,10 @@ for tool in cmake ninja; do
   command -v "$tool" >/dev/null || die "$tool not found on PATH"
 done
 cxx=${CXX:-$(command -v c++ || command -v g++)}
-[[ -n "$cxx" ]] || die "no C++ compiler (c++ or g++) on PATH"
+[[ -n "$cxx" ]] || die "no C++ compiler found: neither c++ nor g++ is on PATH"
 shopt -s nullglob
 debs=("$repo_root"/.gpu-deps/*.deb)
-((${#debs[@]} > 0)) || die "no .deb files in .gpu-deps/: run tools/gpu_prepare_deps.sh on" \
+((${#debs[@]} > 0)) || die "no .deb files found in .gpu-deps/: run tools/gpu_prepare_deps.sh on" \
   "Debian 12 and give the device tool carry [\".gpu-deps\"]"
 
 # The machine, in the summary's header.
